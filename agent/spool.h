@@ -1,0 +1,97 @@
+/*
+ * The agent's store-and-forward spool (design.md "Spool"): an SQLite file in
+ * WAL mode in the state directory.  Events are buffered in memory and
+ * committed in groups together with the counters' last raw readings, so an
+ * event and the baseline it was computed from become durable in the same
+ * transaction: after kill -9 or a power cut the agent re-reads the machine
+ * counter against the last committed baseline and neither loses nor
+ * double-counts a part.  Sequence numbers are assigned at commit, strictly
+ * increasing across restarts.  Events leave only when the server's ack
+ * covers them; deletions ride with the next commit.
+ */
+#ifndef AGENT_SPOOL_H
+#define AGENT_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linebeat/wire.h"
+
+struct spool;
+
+/* An event as kept in the spool.  mono is CLOCK_MONOTONIC ms of the event,
+ * or -1 when it was written before the machine last booted (then age must
+ * come from the wall clock). */
+struct spool_item {
+    struct lb_event ev;
+    int64_t mono;
+    int synced;
+};
+
+struct spool_stats {
+    uint64_t events;  /* committed and not yet acknowledged */
+    uint64_t pending; /* waiting for the next commit */
+    uint64_t bytes;   /* size of the database file */
+    uint64_t next_seq;
+    uint64_t acked;
+    uint64_t commits;
+    uint64_t merged; /* count events merged because the spool was full */
+    int full;
+};
+
+/*
+ * Opens (creating 0600) DIR/spool.db with at most max_bytes of data.  A file
+ * that SQLite reports damaged, or whose schema is unknown, is renamed to
+ * spool.db.damaged-<unix time> and a new one is started; then OUT: note
+ * (notelen bytes) says so, to be published, else note is "".  Returns 0,
+ * -errno, or LB_E_DB.
+ */
+int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, char *note,
+               size_t notelen);
+/* Commits nothing; pending events are dropped (their baselines too, so the
+ * counter re-reading recovers the parts).  Accepts NULL. */
+void spool_close(struct spool *s);
+
+/* 1 when the spool was created by this open and has no sequence base yet:
+ * the agent must learn where the server stands before committing. */
+int spool_needs_base(const struct spool *s);
+/* Sets the first sequence number of a new spool. */
+void spool_set_base(struct spool *s, uint64_t next_seq);
+
+/* Buffers ev (its seq is ignored) for the next commit.  Returns 0 or -ENOMEM. */
+int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int synced);
+/* Buffers a counter's last raw reading (role index) for the next commit. */
+int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
+                  int64_t wall_ms);
+/* The last committed raw reading of a counter.  Returns 0 or -ENOENT. */
+int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
+                  int64_t *wall_ms);
+
+size_t spool_pending(const struct spool *s);
+
+/*
+ * Writes the pending events (assigning their seq), the pending raw
+ * readings and the deletion of acknowledged events in one transaction with
+ * synchronous=FULL.  When the spool is full, count events are merged (see
+ * spool.c); if that cannot make room the commit keeps the events pending
+ * and returns LB_E_FULL.  Returns 0, LB_E_FULL or LB_E_DB.
+ */
+int spool_commit(struct spool *s);
+
+/* Records that the server has stored every event up to seq; returns 1 when
+ * that advanced the acknowledged mark. */
+int spool_ack(struct spool *s, uint64_t seq);
+
+/*
+ * Reads up to max committed events with seq > after, oldest first, into
+ * out.  OUT: *n.  Returns 0 or LB_E_DB.
+ */
+int spool_fetch(struct spool *s, uint64_t after, size_t max, struct spool_item *out,
+                size_t *n);
+
+/* The highest committed seq (0 when none ever was). */
+uint64_t spool_last_seq(const struct spool *s);
+uint64_t spool_acked(const struct spool *s);
+void spool_stats(struct spool *s, struct spool_stats *st);
+
+#endif

@@ -1,0 +1,458 @@
+/*
+ * Board, API and metrics rendering; see pages.h.
+ *
+ * "Today" is the local calendar day of the server's time zone (TZ), from
+ * midnight to midnight as mktime resolves them, so DST days have 23 or 25
+ * hours.  A configurable production-day start comes with the shift calendar.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "linebeat/clock.h"
+#include "linebeat/error.h"
+#include "linebeat/wire.h"
+#include "pages.h"
+
+/* A machine whose agent is offline has no current state: say so rather
+ * than show its last one as if it were live (design.md: offline is not
+ * down). */
+struct board_ctx {
+    struct buf *b;
+    int64_t now_ms;
+    int first;
+    unsigned count;
+};
+
+static const char *shown_state(const struct db_machine *m, const char **reason);
+static const char *state_class(const char *state);
+static void ago(char *buf, size_t size, int64_t now_ms, int64_t then_ms);
+static int board_tile(void *ctx, const struct db_machine *m);
+static int machine_json(void *ctx, const struct db_machine *m);
+static int agent_json(void *ctx, const struct db_agent *a);
+static int agent_metric_dups(void *ctx, const struct db_agent *a);
+static int agent_metric_gaps(void *ctx, const struct db_agent *a);
+static int agent_metric_malformed(void *ctx, const struct db_agent *a);
+static void render_board(struct db *db, int64_t now_ms, struct reply *rep);
+static void render_machines(struct db *db, int64_t now_ms, struct reply *rep);
+static void render_counts(struct db *db, const struct route *r, const char *from,
+                          const char *to, struct reply *rep);
+static void render_agents(struct db *db, struct reply *rep);
+static void render_metrics(const struct pages_env *env, struct db *db, struct reply *rep);
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   uint64_t value);
+
+/* Plain CSS (no grid, no custom properties) so old TV browsers render it. */
+static const char board_css[] =
+    "body{margin:0;font-family:system-ui,Arial,sans-serif;background:#111;color:#eee}"
+    "header{padding:.6em 1em;background:#222;overflow:hidden}"
+    "h1{margin:0;font-size:1.4em;float:left}.clock{float:right;font-size:1.4em}"
+    "main{display:flex;flex-wrap:wrap;padding:.6em}"
+    ".tile{width:15em;margin:.4em;background:#1d1d1d;border-radius:.4em;padding:.8em;"
+    "border-left:.6em solid #555}"
+    ".dev{font-size:1.5em;font-weight:bold;word-wrap:break-word}"
+    ".badge{display:inline-block;margin:.3em 0;padding:.15em .6em;border-radius:1em;"
+    "background:#555;color:#fff;font-weight:bold;text-transform:uppercase}"
+    ".num{font-size:1.4em}.dim{color:#aaa;font-size:.9em}"
+    "table{border-collapse:collapse}td{padding:0 1em 0 0}"
+    "footer{padding:0 1em 1em;color:#888;font-size:.85em}"
+    ".empty{padding:2em;color:#aaa}"
+    /* Colour repeats the state word, never replaces it. */
+    ".tile.st-running{border-color:#1b7f3b}.badge.st-running{background:#1b7f3b}"
+    ".tile.st-idle{border-color:#a86400}.badge.st-idle{background:#a86400}"
+    ".tile.st-setup{border-color:#2b6cb0}.badge.st-setup{background:#2b6cb0}"
+    ".tile.st-down{border-color:#c0262d}.badge.st-down{background:#c0262d}"
+    ".tile.st-planned{border-color:#6b46c1}.badge.st-planned{background:#6b46c1}";
+
+static const char *shown_state(const struct db_machine *m, const char **reason)
+{
+    *reason = m->reason[0] ? m->reason : NULL;
+    if (!m->agent_online) {
+        *reason = "agent_offline";
+        return "offline";
+    }
+    if (m->state[0] == '\0') {
+        *reason = NULL;
+        return "unknown";
+    }
+    return m->state;
+}
+
+/* A CSS class from a fixed list, never from the data itself. */
+static const char *state_class(const char *state)
+{
+    static const char *const known[] = {"running", "idle",    "setup",
+                                        "down",    "planned_stop", "offline"};
+    static const char *const cls[] = {"st-running", "st-idle",    "st-setup",
+                                      "st-down",    "st-planned", "st-offline"};
+    size_t i;
+
+    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(state, known[i]) == 0)
+            return cls[i];
+    return "st-unknown";
+}
+
+static void ago(char *buf, size_t size, int64_t now_ms, int64_t then_ms)
+{
+    int64_t s;
+
+    if (then_ms < 0) {
+        snprintf(buf, size, "never");
+        return;
+    }
+    s = (now_ms - then_ms) / 1000;
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(buf, size, "%" PRId64 " s ago", s);
+    else if (s < 7200)
+        snprintf(buf, size, "%" PRId64 " min ago", s / 60);
+    else if (s < 2 * 86400)
+        snprintf(buf, size, "%" PRId64 " h ago", s / 3600);
+    else
+        snprintf(buf, size, "%" PRId64 " d ago", s / 86400);
+}
+
+void pages_today(int64_t now_ms, int64_t *from, int64_t *to)
+{
+    time_t now = (time_t)(now_ms / 1000), t0, t1;
+    struct tm tm;
+
+    localtime_r(&now, &tm);
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    t0 = mktime(&tm);
+    tm.tm_mday += 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    t1 = mktime(&tm);
+    if (t0 == (time_t)-1 || t1 == (time_t)-1 || t1 <= t0) {
+        /* Cannot happen with a sane TZ; fall back to the UTC day. */
+        t0 = now - now % 86400;
+        t1 = t0 + 86400;
+    }
+    *from = (int64_t)t0 * 1000;
+    *to = (int64_t)t1 * 1000;
+}
+
+void pages_error(struct reply *rep, int status, int json, const char *msg)
+{
+    buf_free(&rep->body);
+    rep->status = status;
+    rep->no_store = 1;
+    rep->html = 0;
+    if (json) {
+        rep->type = CT_JSON;
+        buf_puts(&rep->body, "{\"error\":");
+        buf_json_str(&rep->body, msg);
+        buf_puts(&rep->body, "}\n");
+    } else {
+        rep->type = CT_TEXT;
+        buf_puts(&rep->body, msg);
+        buf_puts(&rep->body, "\n");
+    }
+}
+
+static int board_tile(void *ctx, const struct db_machine *m)
+{
+    struct board_ctx *bc = ctx;
+    struct buf *b = bc->b;
+    const char *reason, *state = shown_state(m, &reason);
+    const char *cls = state_class(state);
+    char seen[32];
+
+    ago(seen, sizeof(seen), bc->now_ms, m->last_seen);
+    bc->count++;
+    buf_printf(b, "<section class=\"tile %s\">", cls);
+    buf_puts(b, "<div class=\"dev\">");
+    buf_html(b, m->dev);
+    buf_printf(b, "</div><div><span class=\"badge %s\">", cls);
+    buf_html(b, state);
+    buf_puts(b, "</span>");
+    if (reason) {
+        buf_puts(b, " <span class=\"dim\">");
+        buf_html(b, reason);
+        buf_puts(b, "</span>");
+    }
+    buf_puts(b, "</div><table><tr><td class=\"dim\">good</td><td class=\"dim\">scrap</td>"
+                "</tr><tr>");
+    buf_printf(b, "<td class=\"num\">%" PRId64 "</td><td class=\"num\">%" PRId64 "</td>",
+               m->good, m->scrap);
+    buf_puts(b, "</tr></table><div class=\"dim\">");
+    buf_html(b, m->agent);
+    buf_puts(b, " &middot; seen ");
+    buf_html(b, seen);
+    buf_puts(b, "</div></section>\n");
+    return 0;
+}
+
+static void render_board(struct db *db, int64_t now_ms, struct reply *rep)
+{
+    struct board_ctx bc = {&rep->body, now_ms, 1, 0};
+    struct buf *b = &rep->body;
+    int64_t from, to;
+    time_t now = (time_t)(now_ms / 1000);
+    struct tm tm;
+    char clock[16], zone[16];
+    int rc;
+
+    pages_today(now_ms, &from, &to);
+    localtime_r(&now, &tm);
+    strftime(clock, sizeof(clock), "%H:%M", &tm);
+    strftime(zone, sizeof(zone), "%Z", &tm);
+    buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+                "<meta http-equiv=\"refresh\" content=\"5\">"
+                "<title>linebeat &ndash; floor</title><style>");
+    buf_puts(b, board_css);
+    buf_puts(b, "</style></head><body><header><h1>linebeat &ndash; floor</h1>"
+                "<span class=\"clock\">");
+    buf_html(b, clock);
+    buf_puts(b, "</span></header><main>\n");
+    rc = db_machines(db, from, to, board_tile, &bc);
+    if (rc != 0) {
+        pages_error(rep, 500, 0, "database error");
+        return;
+    }
+    if (bc.count == 0)
+        buf_puts(b, "<p class=\"empty\">No machines yet: they appear when their agent "
+                    "connects.</p>");
+    buf_puts(b, "</main><footer>good and scrap since 00:00 ");
+    buf_html(b, zone);
+    buf_puts(b, " today &middot; refreshes every 5 s</footer></body></html>\n");
+    rep->status = 200;
+    rep->type = CT_HTML;
+    rep->html = 1;
+    rep->no_store = 1;
+}
+
+static int machine_json(void *ctx, const struct db_machine *m)
+{
+    struct board_ctx *bc = ctx;
+    struct buf *b = bc->b;
+    const char *reason, *state = shown_state(m, &reason);
+
+    buf_puts(b, bc->first ? "\n" : ",\n");
+    bc->first = 0;
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, m->dev);
+    buf_puts(b, ",\"agent\":");
+    buf_json_str(b, m->agent);
+    buf_puts(b, ",\"state\":");
+    buf_json_str(b, state);
+    buf_puts(b, ",\"reason\":");
+    buf_json_str(b, reason);
+    buf_printf(b, ",\"good\":%" PRId64 ",\"scrap\":%" PRId64 ",\"last_seen\":", m->good,
+               m->scrap);
+    buf_json_time(b, m->last_seen);
+    buf_puts(b, ",\"state_since\":");
+    buf_json_time(b, m->state_since);
+    buf_puts(b, "}");
+    return 0;
+}
+
+static void render_machines(struct db *db, int64_t now_ms, struct reply *rep)
+{
+    struct board_ctx bc = {&rep->body, now_ms, 1, 0};
+    int64_t from, to;
+
+    pages_today(now_ms, &from, &to);
+    buf_puts(&rep->body, "[");
+    if (db_machines(db, from, to, machine_json, &bc) != 0) {
+        pages_error(rep, 500, 1, "database error");
+        return;
+    }
+    buf_puts(&rep->body, bc.first ? "]\n" : "\n]\n");
+    rep->status = 200;
+    rep->type = CT_JSON;
+    rep->no_store = 1;
+}
+
+static void render_counts(struct db *db, const struct route *r, const char *from,
+                          const char *to, struct reply *rep)
+{
+    char why[128];
+    int64_t f, t, good, scrap;
+    int rc;
+
+    if (route_interval(from, to, &f, &t, why, sizeof(why)) != 0) {
+        pages_error(rep, 400, 1, why);
+        return;
+    }
+    rc = db_machine_counts(db, r->dev, f, t, &good, &scrap);
+    if (rc == -ENOENT) {
+        pages_error(rep, 404, 1, "no such machine");
+        return;
+    }
+    if (rc != 0) {
+        pages_error(rep, 500, 1, "database error");
+        return;
+    }
+    buf_printf(&rep->body, "{\"good\":%" PRId64 ",\"scrap\":%" PRId64 "}\n", good, scrap);
+    rep->status = 200;
+    rep->type = CT_JSON;
+    rep->no_store = 1;
+}
+
+static int agent_json(void *ctx, const struct db_agent *a)
+{
+    struct board_ctx *bc = ctx;
+    struct buf *b = bc->b;
+
+    buf_puts(b, bc->first ? "\n" : ",\n");
+    bc->first = 0;
+    buf_puts(b, "{\"id\":");
+    buf_json_str(b, a->agent);
+    buf_puts(b, ",\"site\":");
+    buf_json_str(b, a->site[0] ? a->site : NULL);
+    buf_puts(b, ",\"boot\":");
+    buf_json_str(b, a->boot[0] ? a->boot : NULL);
+    buf_puts(b, ",\"version\":");
+    buf_json_str(b, a->version[0] ? a->version : NULL);
+    buf_printf(b,
+               ",\"hw\":%" PRIu64 ",\"dups\":%" PRId64 ",\"gaps\":%" PRId64
+               ",\"open_gaps\":%" PRId64 ",\"malformed\":%" PRId64 ",\"conflicts\":%" PRId64
+               ",\"online\":%s,\"last_seen\":",
+               a->hw, a->dups, a->gaps, a->open_gaps, a->malformed, a->conflicts,
+               a->online ? "true" : "false");
+    buf_json_time(b, a->last_seen);
+    buf_puts(b, ",\"last_birth\":");
+    buf_json_time(b, a->last_birth);
+    buf_puts(b, "}");
+    return 0;
+}
+
+static void render_agents(struct db *db, struct reply *rep)
+{
+    struct board_ctx bc = {&rep->body, 0, 1, 0};
+
+    buf_puts(&rep->body, "[");
+    if (db_agents(db, agent_json, &bc) != 0) {
+        pages_error(rep, 500, 1, "database error");
+        return;
+    }
+    buf_puts(&rep->body, bc.first ? "]\n" : "\n]\n");
+    rep->status = 200;
+    rep->type = CT_JSON;
+    rep->no_store = 1;
+}
+
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   uint64_t value)
+{
+    buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help, name, type,
+               name, value);
+}
+
+/* Agent ids are [A-Za-z0-9_.-], so they need no escaping as label values. */
+static int agent_metric_dups(void *ctx, const struct db_agent *a)
+{
+    buf_printf(ctx, "linebeat_events_duplicate_total{agent=\"%s\"} %" PRId64 "\n", a->agent,
+               a->dups);
+    return 0;
+}
+
+static int agent_metric_gaps(void *ctx, const struct db_agent *a)
+{
+    buf_printf(ctx, "linebeat_gaps_total{agent=\"%s\"} %" PRId64 "\n", a->agent, a->gaps);
+    return 0;
+}
+
+static int agent_metric_malformed(void *ctx, const struct db_agent *a)
+{
+    buf_printf(ctx, "linebeat_agent_messages_malformed_total{agent=\"%s\"} %" PRId64 "\n",
+               a->agent, a->malformed);
+    return 0;
+}
+
+static void render_metrics(const struct pages_env *env, struct db *db, struct reply *rep)
+{
+    struct ingest_stats st;
+    struct buf *b = &rep->body;
+    int64_t bytes;
+
+    ingest_get_stats(env->ingest, &st);
+    if (env->ingest != NULL) {
+        metric(b, "linebeat_messages_received_total", "counter",
+               "MQTT messages received since start.", st.received);
+        metric(b, "linebeat_events_stored_total", "counter",
+               "Events newly stored since start.", st.stored);
+        metric(b, "linebeat_messages_malformed_total", "counter",
+               "Messages rejected since start (bad topic, JSON, fields or agent id).",
+               st.malformed);
+        metric(b, "linebeat_events_conflict_total", "counter",
+               "Events of a machine owned by another agent, since start.", st.conflicts);
+        metric(b, "linebeat_db_errors_total", "counter",
+               "Messages not stored because of a database error, since start.",
+               st.db_errors);
+        metric(b, "linebeat_acks_published_total", "counter",
+               "Ack messages published since start.", st.acks);
+        metric(b, "linebeat_ingest_queue_depth", "gauge",
+               "Messages waiting for the database writer.", st.queue_depth);
+        metric(b, "linebeat_mqtt_connected", "gauge", "1 while connected to the broker.",
+               (uint64_t)st.connected);
+    }
+    buf_puts(b, "# HELP linebeat_events_duplicate_total Events dropped as already stored, "
+                "per agent.\n# TYPE linebeat_events_duplicate_total counter\n");
+    if (db_agents(db, agent_metric_dups, b) != 0)
+        goto fail;
+    buf_puts(b, "# HELP linebeat_gaps_total Gaps in an agent's sequence numbers seen.\n"
+                "# TYPE linebeat_gaps_total counter\n");
+    if (db_agents(db, agent_metric_gaps, b) != 0)
+        goto fail;
+    buf_puts(b, "# HELP linebeat_agent_messages_malformed_total Malformed messages, per "
+                "agent.\n# TYPE linebeat_agent_messages_malformed_total counter\n");
+    if (db_agents(db, agent_metric_malformed, b) != 0)
+        goto fail;
+    bytes = db_file_bytes(env->db_path);
+    metric(b, "linebeat_db_bytes", "gauge", "Size of the database and its WAL on disk.",
+           bytes > 0 ? (uint64_t)bytes : 0);
+    metric(b, "linebeat_http_requests_total", "counter", "HTTP requests served since start.",
+           env->http_requests);
+    rep->status = 200;
+    rep->type = CT_PROM;
+    rep->no_store = 1;
+    return;
+fail:
+    pages_error(rep, 500, 0, "database error");
+}
+
+void pages_handle(const struct pages_env *env, struct db *db, const struct route *r,
+                  const char *from, const char *to, int64_t now_ms, struct reply *rep)
+{
+    if (r->kind == ROUTE_NONE) {
+        pages_error(rep, r->status, r->json,
+                    r->status == 405   ? "method not allowed"
+                    : r->status == 414 ? "URI too long"
+                                       : "not found");
+        return;
+    }
+    if (db == NULL) {
+        pages_error(rep, 503, r->json, "database unavailable");
+        return;
+    }
+    switch (r->kind) {
+    case ROUTE_BOARD:
+        render_board(db, now_ms, rep);
+        break;
+    case ROUTE_MACHINES:
+        render_machines(db, now_ms, rep);
+        break;
+    case ROUTE_MACHINE_COUNTS:
+        render_counts(db, r, from, to, rep);
+        break;
+    case ROUTE_AGENTS:
+        render_agents(db, rep);
+        break;
+    case ROUTE_METRICS:
+        render_metrics(env, db, rep);
+        break;
+    case ROUTE_NONE:
+        break;
+    }
+    if (rep->body.err != 0)
+        pages_error(rep, 500, r->json, "response too large");
+}

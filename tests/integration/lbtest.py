@@ -1,0 +1,325 @@
+"""Shared harness for linebeat's integration tests.
+
+Starts real processes (Mosquitto, linebeat-sim, linebeat-agent,
+linebeat-server) on loopback ports chosen free at run time, talks Modbus TCP
+to the simulators directly to know what they counted, and stops everything
+it started by PID, also when a test fails.  Python standard library only.
+"""
+import configparser
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def log(*a):
+    print("[%s]" % time.strftime("%H:%M:%S"), *a, flush=True)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout=10.0, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening on %d"
+                               % (proc.returncode, port))
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d after %.0f s" % (port, timeout))
+
+
+def wait_for(what, fn, timeout=30.0, every=0.2):
+    """Calls fn until it returns a true value; returns it or raises."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except Exception as e:  # the service may not be up yet
+            last = e
+        time.sleep(every)
+    raise AssertionError("timed out after %.0f s waiting for %s (last: %r)"
+                         % (timeout, what, last))
+
+
+class Modbus:
+    """A minimal Modbus TCP client: read holding registers, write one."""
+
+    def __init__(self, port, unit=1):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=3)
+        self.unit = unit
+        self.tid = 0
+
+    def close(self):
+        self.sock.close()
+
+    def _call(self, pdu):
+        self.tid = (self.tid + 1) & 0xFFFF
+        self.sock.sendall(struct.pack(">HHHB", self.tid, 0, len(pdu) + 1, self.unit) + pdu)
+        head = self._recv(7)
+        tid, _, length, _ = struct.unpack(">HHHB", head)
+        body = self._recv(length - 1)
+        if tid != self.tid:
+            raise IOError("transaction id mismatch")
+        if body[0] & 0x80:
+            raise IOError("modbus exception %d" % body[1])
+        return body
+
+    def _recv(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise IOError("connection closed")
+            data += chunk
+        return data
+
+    def read_holding(self, addr, count):
+        body = self._call(struct.pack(">BHH", 3, addr, count))
+        return list(struct.unpack(">%dH" % count, body[2:2 + 2 * count]))
+
+    def write_register(self, addr, value):
+        self._call(struct.pack(">BHH", 6, addr, value))
+
+
+WORDS = {"u16": 1, "i16": 1, "u32": 2, "i32": 2, "float32": 2, "u64": 4}
+
+
+def decode(regs, typ, order):
+    """Registers to an unsigned integer, for the counter types."""
+    order = order.upper()
+    words = list(regs)
+    if order in ("DCBA", "BADC"):
+        words = [((w & 0xFF) << 8) | (w >> 8) for w in words]
+    if order in ("CDAB", "DCBA") and len(words) > 1:
+        words = list(reversed(words))
+    v = 0
+    for w in words:
+        v = (v << 16) | w
+    return v
+
+
+class Profile:
+    def __init__(self, path):
+        cp = configparser.ConfigParser(inline_comment_prefixes=(";", "#"))
+        cp.read(path)
+        self.cp = cp
+
+    def value(self, role):
+        if not self.cp.has_section(role):
+            return None
+        s = self.cp[role]
+        return (s.get("area", "holding"), int(s.get("address")), s.get("type", "u16"),
+                s.get("order", "ABCD"))
+
+
+class Sim:
+    """A linebeat-sim process and a Modbus view of its counters."""
+
+    def __init__(self, env, name, profile="sim.ini", cycle_ms=100, scrap_ratio=0.1,
+                 extra=(), port=None):
+        self.env = env
+        self.name = name
+        self.port = port or free_port()
+        self.profile_path = os.path.join(SRC, "devices", "profiles", profile)
+        self.profile = Profile(self.profile_path)
+        self.args = [env.bin("linebeat-sim"), "--port", str(self.port), "--profile",
+                     self.profile_path, "--cycle-ms", str(cycle_ms), "--scrap-ratio",
+                     str(scrap_ratio), "--seed", str(abs(hash(name)) % 100000)] + list(extra)
+        self.proc = None
+
+    def start(self, paused=True):
+        args = self.args + (["--paused"] if paused else [])
+        self.proc = self.env.spawn(self.name, args)
+        wait_port(self.port, proc=self.proc)
+        return self
+
+    def stop(self, sig=signal.SIGTERM):
+        self.env.stop(self.proc, sig)
+
+    def _read(self, role):
+        v = self.profile.value(role)
+        if v is None:
+            return None
+        area, addr, typ, order = v
+        mb = Modbus(self.port)
+        try:
+            return decode(mb.read_holding(addr, WORDS[typ]), typ, order)
+        finally:
+            mb.close()
+
+    def counters(self):
+        return {"good": self._read("good"), "scrap": self._read("scrap"),
+                "total": self._read("total")}
+
+    def run(self, on=True):
+        area, addr, typ, order = self.profile.value("control")
+        mb = Modbus(self.port)
+        try:
+            mb.write_register(addr, 1 if on else 0)
+        finally:
+            mb.close()
+
+
+class Env:
+    """One test's processes and temporary folder."""
+
+    def __init__(self, name):
+        self.build = os.environ.get("LB_BUILD_DIR", os.path.join(SRC, "build"))
+        self.dir = tempfile.mkdtemp(prefix="lb-%s-" % name)
+        self.procs = []
+        self.broker_port = None
+        self.broker = None
+        self.http_port = None
+        self.server = None
+        self.agents = {}
+        log("workdir", self.dir)
+
+    def bin(self, name):
+        for sub in ("agent", "server", "devices/sim", ""):
+            p = os.path.join(self.build, sub, name)
+            if os.path.exists(p):
+                return p
+        raise FileNotFoundError(name + " not built in " + self.build)
+
+    def spawn(self, name, args, **kw):
+        out = open(os.path.join(self.dir, name + ".log"), "ab")
+        p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT,
+                             stdin=subprocess.DEVNULL, **kw)
+        p.lb_name = name
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, sig=signal.SIGTERM, timeout=10):
+        if p is None or p.poll() is not None:
+            return
+        p.send_signal(sig)
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def close(self):
+        for p in reversed(self.procs):
+            self.stop(p)
+
+    def logs(self, name):
+        try:
+            with open(os.path.join(self.dir, name + ".log"), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # --- Mosquitto -------------------------------------------------------
+    def start_broker(self, extra=""):
+        if self.broker_port is None:
+            self.broker_port = free_port()
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d 127.0.0.1\nallow_anonymous true\n"
+                    "persistence false\nmax_queued_messages 0\n%s\n"
+                    % (self.broker_port, extra))
+        self.broker = self.spawn("mosquitto", ["/usr/sbin/mosquitto", "-c", conf])
+        wait_port(self.broker_port, proc=self.broker)
+        return self.broker_port
+
+    def stop_broker(self):
+        self.stop(self.broker)
+        self.broker = None
+
+    # --- linebeat-server -------------------------------------------------
+    def start_server(self):
+        if self.http_port is None:
+            self.http_port = free_port()
+        conf = os.path.join(self.dir, "server.ini")
+        with open(conf, "w") as f:
+            f.write("[server]\ndb = %s\nhttp_bind = 127.0.0.1\nhttp_port = %d\n"
+                    "[mqtt]\nurl = tcp://127.0.0.1:%d\n"
+                    % (os.path.join(self.dir, "linebeat.db"), self.http_port,
+                       self.broker_port))
+        self.server = self.spawn("server", [self.bin("linebeat-server"), "-c", conf, "-f"])
+        wait_port(self.http_port, proc=self.server)
+        return self.server
+
+    def stop_server(self, sig=signal.SIGTERM):
+        self.stop(self.server, sig)
+        self.server = None
+
+    def api(self, path):
+        url = "http://127.0.0.1:%d%s" % (self.http_port, path)
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return json.loads(r.read().decode())
+
+    def machines(self):
+        return {m["id"]: m for m in self.api("/api/v1/machines")}
+
+    def counts(self, dev):
+        return self.api("/api/v1/machines/%s/counts?from=2000-01-01T00:00:00Z"
+                        "&to=2100-01-01T00:00:00Z" % dev)
+
+    # --- linebeat-agent --------------------------------------------------
+    def write_agent_conf(self, agent_id, sims, extra_agent="", spool="", machine_extra=""):
+        state = os.path.join(self.dir, "state-" + agent_id)
+        conf = os.path.join(self.dir, agent_id + ".ini")
+        with open(conf, "w") as f:
+            f.write("[agent]\nid = %s\nsite = test\nstate_dir = %s\nprofiles_dir = %s\n%s\n"
+                    % (agent_id, state, os.path.join(SRC, "devices", "profiles"),
+                       extra_agent))
+            f.write("[mqtt]\nurl = tcp://127.0.0.1:%d\nack_timeout_ms = 3000\n"
+                    "reconnect_max_ms = 2000\n" % self.broker_port)
+            f.write("[spool]\ncommit_ms = 500\n%s\n" % spool)
+            for s in sims:
+                f.write("[machine %s]\nprofile = %s\nhost = 127.0.0.1\nport = %d\n"
+                        "interval_ms = 200\ntimeout_ms = 500\noffline_after = 3\n%s\n"
+                        % (s.name, os.path.splitext(os.path.basename(s.profile_path))[0],
+                           s.port, machine_extra))
+        return conf, state
+
+    def start_agent(self, agent_id, sims, **kw):
+        conf, state = self.write_agent_conf(agent_id, sims, **kw)
+        p = self.spawn("agent-" + agent_id,
+                       [self.bin("linebeat-agent"), "-c", conf, "-f"])
+        self.agents[agent_id] = p
+        return p
+
+
+def main(test):
+    """Runs test(env) and exits 0 on success, 1 on failure, with logs."""
+    env = Env(test.__name__)
+    ok = False
+    try:
+        test(env)
+        ok = True
+    except Exception:
+        import traceback
+        traceback.print_exc()
+    finally:
+        env.close()
+    if not ok:
+        for name in sorted(os.listdir(env.dir)):
+            if name.endswith(".log"):
+                print("----- %s (last 40 lines)" % name)
+                print("\n".join(env.logs(name[:-4]).splitlines()[-40:]))
+    print("%s: %s" % (test.__name__, "PASS" if ok else "FAIL"), flush=True)
+    sys.exit(0 if ok else 1)

@@ -1,0 +1,355 @@
+/*
+ * Spool tests: group commit and sequence numbers across reopen, baselines
+ * committed with their events, ack-driven deletion, damaged files moved
+ * aside, and the merge policy keeping totals exact when the spool is full.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "linebeat/error.h"
+#include "spool.h"
+
+static char dir[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/lb-spool-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    return 0;
+}
+
+static struct spool *open_spool(uint64_t max_bytes, char *note)
+{
+    struct spool *s = NULL;
+    char buf[700];
+
+    assert_int_equal(spool_open(dir, max_bytes, &s, note ? note : buf, sizeof(buf)), 0);
+    assert_non_null(s);
+    return s;
+}
+
+static void add_count(struct spool *s, const char *dev, int64_t t, int64_t good,
+                      int64_t scrap)
+{
+    struct lb_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LB_EV_COUNT;
+    ev.t = t;
+    snprintf(ev.dev, sizeof(ev.dev), "%s", dev);
+    ev.u.count.good = good;
+    ev.u.count.scrap = scrap;
+    ev.u.count.span = 1000;
+    ev.u.count.raw_mask = LB_RAW_GOOD;
+    ev.u.count.raw_good = (uint64_t)t;
+    assert_int_equal(spool_add(s, &ev, t, 1), 0);
+}
+
+static void add_state(struct spool *s, const char *dev, int64_t t)
+{
+    struct lb_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LB_EV_STATE;
+    ev.t = t;
+    snprintf(ev.dev, sizeof(ev.dev), "%s", dev);
+    ev.u.state.state = LB_ST_DOWN;
+    snprintf(ev.u.state.reason, sizeof(ev.u.state.reason), "jam");
+    assert_int_equal(spool_add(s, &ev, t, 1), 0);
+}
+
+/* Sums good and scrap per device over everything in the spool. */
+static void totals(struct spool *s, const char *dev, int64_t *good, int64_t *scrap,
+                   size_t *rows)
+{
+    static struct spool_item items[1000];
+    uint64_t after = 0, last = 0;
+    size_t n;
+
+    *good = *scrap = 0;
+    *rows = 0;
+    do {
+        assert_int_equal(spool_fetch(s, after, 1000, items, &n), 0);
+        for (size_t i = 0; i < n; i++) {
+            assert_true(items[i].ev.seq > last); /* strictly increasing */
+            last = items[i].ev.seq;
+            if (items[i].ev.type == LB_EV_COUNT && strcmp(items[i].ev.dev, dev) == 0) {
+                *good += items[i].ev.u.count.good;
+                *scrap += items[i].ev.u.count.scrap;
+            }
+            (*rows)++;
+        }
+        if (n > 0)
+            after = items[n - 1].ev.seq;
+    } while (n > 0);
+}
+
+static void test_fresh_needs_base(void **state)
+{
+    struct spool *s = open_spool(1 << 20, NULL);
+
+    (void)state;
+    assert_true(spool_needs_base(s));
+    add_count(s, "m1", 1000, 3, 0);
+    /* Nothing is committed before the base is known. */
+    assert_int_equal(spool_commit(s), LB_E_FULL);
+    assert_int_equal(spool_pending(s), 1);
+    spool_set_base(s, 501);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_last_seq(s), 501);
+    spool_close(s);
+
+    s = open_spool(1 << 20, NULL);
+    assert_false(spool_needs_base(s));
+    add_count(s, "m1", 2000, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_last_seq(s), 502);
+    spool_close(s);
+}
+
+static void test_commit_fetch_ack(void **state)
+{
+    struct spool_item items[10];
+    struct spool *s = open_spool(1 << 20, NULL);
+    size_t n;
+
+    (void)state;
+    spool_set_base(s, 1);
+    for (int i = 0; i < 5; i++)
+        add_count(s, "m1", 1000 + i, 1, 0);
+    add_state(s, "m1", 2000);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_fetch(s, 0, 10, items, &n), 0);
+    assert_int_equal(n, 6);
+    assert_int_equal(items[0].ev.seq, 1);
+    assert_int_equal(items[5].ev.seq, 6);
+    assert_int_equal(items[5].ev.type, LB_EV_STATE);
+    assert_string_equal(items[5].ev.u.state.reason, "jam");
+    assert_int_equal(items[0].ev.u.count.raw_good, 1000);
+
+    /* An ack beyond what was committed is clamped. */
+    assert_int_equal(spool_ack(s, 99), 1);
+    assert_int_equal(spool_acked(s), 6);
+    assert_int_equal(spool_ack(s, 3), 0);
+    assert_int_equal(spool_commit(s), 0); /* deletes acked rows */
+    assert_int_equal(spool_fetch(s, 0, 10, items, &n), 0);
+    assert_int_equal(n, 0);
+    spool_close(s);
+
+    /* After reopening, numbering continues and acked is remembered. */
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_acked(s), 6);
+    add_count(s, "m1", 3000, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_fetch(s, 0, 10, items, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(items[0].ev.seq, 7);
+    spool_close(s);
+}
+
+static void test_raw_with_commit(void **state)
+{
+    struct spool *s = open_spool(1 << 20, NULL);
+    uint64_t raw;
+    int64_t wall;
+
+    (void)state;
+    spool_set_base(s, 1);
+    assert_int_equal(spool_set_raw(s, "m1", 0, 42, 1000), 0);
+    /* Not durable before the commit: a crash here re-reads from before. */
+    assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), -ENOENT);
+    add_count(s, "m1", 1000, 5, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), 0);
+    assert_int_equal(raw, 42);
+    assert_int_equal(wall, 1000);
+
+    /* Close without commit: pending raw and events vanish together. */
+    assert_int_equal(spool_set_raw(s, "m1", 0, 50, 2000), 0);
+    add_count(s, "m1", 2000, 8, 0);
+    spool_close(s);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), 0);
+    assert_int_equal(raw, 42);
+    assert_int_equal(spool_last_seq(s), 1);
+    spool_close(s);
+}
+
+static int count_damaged(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".damaged-") != NULL && strstr(e->d_name, "-wal") == NULL &&
+            strstr(e->d_name, "-shm") == NULL)
+            n++;
+    closedir(d);
+    return n;
+}
+
+static void write_file(const char *name, const void *data, size_t len)
+{
+    char path[300];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void test_garbage_moved_aside(void **state)
+{
+    char note[700];
+    struct spool *s;
+    struct stat st;
+    char path[300];
+
+    (void)state;
+    write_file("spool.db", "this is not a database, just text\n", 34);
+    s = open_spool(1 << 20, note);
+    assert_non_null(strstr(note, "damaged"));
+    assert_int_equal(count_damaged(), 1);
+    assert_true(spool_needs_base(s));
+    spool_close(s);
+    snprintf(path, sizeof(path), "%s/spool.db", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+}
+
+static void test_truncated_moved_aside(void **state)
+{
+    char note[700], path[300];
+    struct spool *s = open_spool(1 << 20, NULL);
+
+    (void)state;
+    spool_set_base(s, 1);
+    for (int i = 0; i < 2000; i++)
+        add_count(s, "m1", 1000 + i, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    spool_close(s);
+    /* Checkpointed on close; cut the main file in the middle. */
+    snprintf(path, sizeof(path), "%s/spool.db", dir);
+    assert_int_equal(truncate(path, 4096 + 1000), 0);
+    s = open_spool(1 << 20, note);
+    assert_non_null(strstr(note, "damaged"));
+    assert_int_equal(count_damaged(), 1);
+    spool_close(s);
+}
+
+static void test_foreign_schema_moved_aside(void **state)
+{
+    char note[700], cmd[400];
+    struct spool *s;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s/spool.db' 'CREATE TABLE x(y)'", dir);
+    if (system(cmd) != 0)
+        skip();
+    s = open_spool(1 << 20, note);
+    assert_non_null(strstr(note, "unknown schema"));
+    spool_close(s);
+}
+
+static void test_full_merges_counts(void **state)
+{
+    /* A small bound: 64 KiB of data pages. */
+    struct spool *s = open_spool(64 * 1024, NULL);
+    struct spool_stats st;
+    int64_t want_good = 0, want_scrap = 0, good, scrap;
+    size_t rows;
+
+    (void)state;
+    spool_set_base(s, 1);
+    for (int round = 0; round < 40; round++) {
+        for (int i = 0; i < 100; i++) {
+            add_count(s, "m1", round * 1000 + i, 1 + i % 3, i % 7 == 0);
+            want_good += 1 + i % 3;
+            want_scrap += i % 7 == 0;
+            add_count(s, "m2", round * 1000 + i, 2, 0);
+        }
+        add_state(s, "m1", round * 1000 + 500);
+        assert_int_equal(spool_commit(s), 0);
+    }
+    spool_stats(s, &st);
+    assert_true(st.merged > 0);
+    totals(s, "m1", &good, &scrap, &rows);
+    assert_int_equal(good, want_good);
+    assert_int_equal(scrap, want_scrap);
+    totals(s, "m2", &good, &scrap, &rows);
+    assert_int_equal(good, 40 * 100 * 2);
+    assert_true(rows < 8000);
+    spool_close(s);
+}
+
+static void test_merge_spares_sent(void **state)
+{
+    static struct spool_item items[1000];
+    struct spool *s = open_spool(48 * 1024, NULL);
+    int64_t good, scrap;
+    size_t rows, n;
+
+    (void)state;
+    spool_set_base(s, 1);
+    for (int i = 0; i < 200; i++)
+        add_count(s, "m1", i, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    /* Hand the first 200 to the "publisher": they must never be merged. */
+    assert_int_equal(spool_fetch(s, 0, 1000, items, &n), 0);
+    assert_int_equal(n, 200);
+    for (int round = 0; round < 30; round++) {
+        for (int i = 0; i < 100; i++)
+            add_count(s, "m1", 1000 + round * 100 + i, 1, 0);
+        spool_commit(s);
+    }
+    assert_int_equal(spool_fetch(s, 0, 1000, items, &n), 0);
+    for (size_t i = 0; i < 200; i++) {
+        assert_int_equal(items[i].ev.seq, i + 1);
+        assert_int_equal(items[i].ev.u.count.good, 1);
+    }
+    totals(s, "m1", &good, &scrap, &rows);
+    assert_int_equal(good, 200 + 30 * 100);
+    spool_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_fresh_needs_base, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_fetch_ack, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_with_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_moved_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_moved_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_schema_moved_aside, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_merges_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_spares_sent, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
