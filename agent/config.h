@@ -29,7 +29,7 @@ struct machine_conf {
     int close_after_poll;
     int64_t offline_after;  /* failed polls in a row before "offline" */
     int64_t idle_after_ms;  /* no-state-register machines: idle after this gap */
-    int64_t down_after_ms;  /* ... and down after this one */
+    int64_t down_after_ms;  /* ... and down after this one (> idle_after_ms) */
     struct lb_profile prof; /* loaded from profiles_dir/<profile>.ini */
     int line;               /* where the section starts, for messages */
 };
@@ -61,8 +61,12 @@ struct agent_conf {
 
 /*
  * Reads and validates path into a freshly zeroed c, loading each machine's
- * profile.  Every problem goes to err as "file:line: key: problem".  Returns
- * 0, LB_E_CONFIG, or -errno.  c is large: allocate it on the heap.
+ * profile.  Every problem goes to err as "file:line: key: problem" (err is
+ * appended to, not cleared).  Returns 0, LB_E_CONFIG, or -errno when path
+ * cannot be read.  On success, derived values are stored resolved:
+ * state_dir and profiles_dir are absolute (a relative one is taken from
+ * the file's directory), idle_after_ms and down_after_ms are never 0.
+ * c is large: allocate it on the heap.
  */
 int agent_conf_load(const char *path, struct agent_conf *c, struct lb_conf_errors *err);
 

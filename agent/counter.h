@@ -37,10 +37,10 @@ void counter_restore(struct counter *c, unsigned bits, uint64_t last);
  * what happened.  With an ideal cycle time, a wrap is plausible when its
  * distance is at most the parts the machine could make in elapsed_ms at
  * four times its ideal rate plus 16; without one, when the distance is
- * below a quarter of the counter's range.  The same bound flags a forward
- * jump as COUNTER_JUMP, and so a reading that is neither a plausible wrap
- * nor a plausible reset (set back to a value above the bound: a preset, not
- * a reset to zero).  Raw bits above the width are masked off.
+ * below a quarter of the counter's range.  The same bound flags as
+ * COUNTER_JUMP a forward jump beyond it and a reading set back to a value
+ * above it (a preset, not a reset to zero): neither can be counted.  Raw
+ * bits above the width are masked off; a width outside 1..64 means 64.
  */
 enum counter_event counter_update(struct counter *c, uint64_t raw, int64_t elapsed_ms,
                                   int64_t ideal_cycle_ms, uint64_t *delta);

@@ -81,6 +81,7 @@ struct agent {
     uint64_t published, resends, reconnects;
     /* spool */
     int64_t first_pending, last_commit;
+    uint64_t merged_said, dropped_said; /* spool losses already told in notes */
     int64_t next_status;
     struct spool_item *buf;
 };
@@ -102,6 +103,7 @@ static void add_note(struct agent *a, const char *dev, int64_t mono, int64_t wal
     __attribute__((format(printf, 6, 7)));
 static void add_state(struct agent *a, struct machine_rt *m, enum lb_state st,
                       const char *reason, int64_t mono, int64_t wall);
+static void tell_losses(struct agent *a);
 static void maybe_commit(struct agent *a, int64_t now, int force);
 static void maybe_send(struct agent *a, int64_t now);
 static void maybe_connect(struct agent *a, int64_t now);
@@ -142,8 +144,17 @@ static int ensure_dir(const char *path)
 
 static void add_event(struct agent *a, struct lb_event *ev, int64_t mono)
 {
-    int rc = spool_add(a->spool, ev, mono, a->synced);
+    char why[160];
+    int rc;
 
+    /* An event the encoder would refuse must never reach the spool: it
+     * would block every later event behind it. */
+    ev->seq = 1;
+    if (lb_wire_check_event(ev, why, sizeof(why)) != 0) {
+        log_warnx("dropping an invalid %s event: %s", ev->dev, why);
+        return;
+    }
+    rc = spool_add(a->spool, ev, mono, a->synced);
     if (rc != 0) {
         log_warnx("spool: event of %s not kept: %s", ev->dev, lb_strerror(rc));
         return;
@@ -330,6 +341,28 @@ static void on_reading(struct agent *a, struct machine_rt *m, const struct inbox
     }
 }
 
+/* Says in a note (published like any event) when a full spool has given up
+ * time resolution or state samples since the last note. */
+static void tell_losses(struct agent *a)
+{
+    uint64_t merged, dropped;
+
+    spool_losses(a->spool, &merged, &dropped);
+    if (merged == a->merged_said && dropped == a->dropped_said)
+        return;
+    if (merged > a->merged_said)
+        add_note(a, a->conf->id, lb_mono_ms(), lb_wall_ms(), "spool_full",
+                 "spool reached %" PRId64 " MB: merged %" PRIu64
+                 " count events (totals kept, time resolution reduced)",
+                 a->conf->max_mb, merged - a->merged_said);
+    if (dropped > a->dropped_said)
+        add_note(a, a->conf->id, lb_mono_ms(), lb_wall_ms(), "spool_states_dropped",
+                 "spool full: dropped the %" PRIu64 " oldest state events",
+                 dropped - a->dropped_said);
+    a->merged_said = merged;
+    a->dropped_said = dropped;
+}
+
 static void maybe_commit(struct agent *a, int64_t now, int force)
 {
     size_t pending = spool_pending(a->spool);
@@ -344,8 +377,10 @@ static void maybe_commit(struct agent *a, int64_t now, int force)
         return;
     rc = spool_commit(a->spool);
     a->last_commit = now;
-    if (rc == 0)
+    if (rc == 0) {
+        tell_losses(a);
         return;
+    }
     /* The events stay pending, and so do the baselines they came from:
      * after a crash the counters are read again, nothing is lost. */
     log_warnx("spool commit failed: %s; %zu events kept in memory", lb_strerror(rc),

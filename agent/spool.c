@@ -54,7 +54,7 @@ struct spool {
     uint64_t acked; /* in memory, may be ahead of the file */
     uint64_t acked_durable;
     uint64_t sent_guard; /* events <= this may have reached the broker */
-    uint64_t commits, merged;
+    uint64_t commits, merged, dropped;
     int full;
     struct spool_item *pend;
     size_t npend, cappend;
@@ -683,6 +683,7 @@ int spool_commit(struct spool *s)
     }
     if (dropped > 0)
         log_warnx("spool full: dropped the %d oldest state events", dropped);
+    s->dropped += (uint64_t)dropped;
     s->next_seq = seq;
     s->last_seq = seq - 1;
     s->acked_durable = s->acked;
@@ -795,5 +796,12 @@ void spool_stats(struct spool *s, struct spool_stats *st)
     st->acked = s->acked;
     st->commits = s->commits;
     st->merged = s->merged;
+    st->dropped = s->dropped;
     st->full = s->full;
+}
+
+void spool_losses(const struct spool *s, uint64_t *merged, uint64_t *dropped)
+{
+    *merged = s->merged;
+    *dropped = s->dropped;
 }

@@ -36,6 +36,7 @@ struct spool_stats {
     uint64_t acked;
     uint64_t commits;
     uint64_t merged; /* count events merged because the spool was full */
+    uint64_t dropped; /* state events dropped when merging was not enough */
     int full;
 };
 
@@ -93,5 +94,7 @@ int spool_fetch(struct spool *s, uint64_t after, size_t max, struct spool_item *
 uint64_t spool_last_seq(const struct spool *s);
 uint64_t spool_acked(const struct spool *s);
 void spool_stats(struct spool *s, struct spool_stats *st);
+/* Cheap counters for the loop: OUT: merged and dropped events so far. */
+void spool_losses(const struct spool *s, uint64_t *merged, uint64_t *dropped);
 
 #endif

@@ -14,10 +14,10 @@
 #define BUF_MAX (16u * 1024 * 1024) /* no response body grows beyond this */
 
 struct buf {
-    char *p;    /* NUL-terminated when len > 0 */
+    char *p; /* NUL-terminated when len > 0 */
     size_t len;
     size_t cap;
-    int err;    /* 0, or the first error: -ENOMEM or LB_E_TOOBIG */
+    int err; /* 0, or the first error: -ENOMEM or LB_E_TOOBIG */
 };
 
 /* Initialises b empty (no allocation). */
@@ -29,7 +29,8 @@ char *buf_steal(struct buf *b, size_t *len);
 
 void buf_add(struct buf *b, const char *s, size_t n);
 void buf_puts(struct buf *b, const char *s);
-void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_printf(struct buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Appends s with &, <, >, " and ' replaced by entities. */
 void buf_html(struct buf *b, const char *s);
 /* Appends s as a JSON string literal, quotes included; NULL gives null. */

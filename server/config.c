@@ -18,7 +18,7 @@ static int url_valid(const char *u);
 static const char *const log_levels[] = {"err", "warn", "info", "debug", NULL};
 
 #define SRV(f) offsetof(struct srv_conf, server.f) - offsetof(struct srv_conf, server)
-#define MQ(f) offsetof(struct srv_conf, mqtt.f) - offsetof(struct srv_conf, mqtt)
+#define MQ(f)  offsetof(struct srv_conf, mqtt.f) - offsetof(struct srv_conf, mqtt)
 
 static const struct lb_conf_key server_keys[] = {
     {"db", LB_CONF_STR, NULL, 0, CONF_PATH_MAX, SRV(db), NULL,
@@ -84,8 +84,8 @@ static int prefix_valid(const char *p)
 /* The schemes paho's asynchronous client understands. */
 static int url_valid(const char *u)
 {
-    static const char *const schemes[] = {"tcp://", "mqtt://", "ssl://", "mqtts://",
-                                          "ws://",  "wss://"};
+    static const char *const schemes[] = {"tcp://",   "mqtt://", "ssl://",
+                                          "mqtts://", "ws://",   "wss://"};
     size_t i;
 
     for (i = 0; i < NKEYS(schemes); i++) {

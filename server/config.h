@@ -12,10 +12,10 @@
 
 #include "linebeat/conf.h"
 
-#define CONF_PATH_MAX 4095
-#define CONF_URL_MAX 255
+#define CONF_PATH_MAX   4095
+#define CONF_URL_MAX    255
 #define CONF_PREFIX_MAX 127
-#define CONF_BIND_MAX 63
+#define CONF_BIND_MAX   63
 
 struct srv_conf {
     struct {

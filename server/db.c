@@ -73,10 +73,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_SAVEPOINT] = "SAVEPOINT msg",
     [S_RELEASE] = "RELEASE msg",
     [S_ROLLBACK_TO] = "ROLLBACK TO msg",
-    [S_AGENT_UPSERT] =
-        "INSERT INTO agents(agent, site, last_seen) VALUES(?1, ?2, ?3) "
-        "ON CONFLICT(agent) DO UPDATE SET site = excluded.site, "
-        "last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
+    [S_AGENT_UPSERT] = "INSERT INTO agents(agent, site, last_seen) VALUES(?1, ?2, ?3) "
+                       "ON CONFLICT(agent) DO UPDATE SET site = excluded.site, "
+                       "last_seen = max(coalesce(last_seen, 0), excluded.last_seen)",
     [S_AGENT_HW] = "SELECT hw FROM agents WHERE agent = ?1",
     [S_AGENT_BATCH_DONE] = "UPDATE agents SET hw = ?2, dups = dups + ?3, "
                            "gaps = gaps + ?4, conflicts = conflicts + ?5, boot = ?6 "
@@ -96,8 +95,9 @@ static const char *const stmt_sql[S_COUNT] = {
         "raw_good, raw_scrap, raw_total, state, reason, kind, code, value, qty, text) "
         "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
         "?17, ?18, ?19, ?20) ON CONFLICT(agent, seq) DO NOTHING",
-    [S_MACHINE_ENSURE] = "INSERT INTO machines(dev, agent, first_seen) VALUES(?1, ?2, ?3) "
-                         "ON CONFLICT(dev) DO NOTHING",
+    [S_MACHINE_ENSURE] =
+        "INSERT INTO machines(dev, agent, first_seen) VALUES(?1, ?2, ?3) "
+        "ON CONFLICT(dev) DO NOTHING",
     [S_MACHINE_OWNER] = "SELECT agent FROM machines WHERE dev = ?1",
     [S_MACHINE_SEEN] = "UPDATE machines SET last_seen = max(coalesce(last_seen, 0), ?2) "
                        "WHERE dev = ?1",
@@ -162,7 +162,7 @@ static const char *const migrations[] = {
     " site TEXT NOT NULL DEFAULT '',"
     " boot TEXT,"
     " version TEXT,"
-    " hw INTEGER NOT NULL DEFAULT 0,"       /* every event with seq <= hw is stored */
+    " hw INTEGER NOT NULL DEFAULT 0," /* every event with seq <= hw is stored */
     " dups INTEGER NOT NULL DEFAULT 0,"
     " gaps INTEGER NOT NULL DEFAULT 0,"
     " malformed INTEGER NOT NULL DEFAULT 0,"
@@ -173,13 +173,13 @@ static const char *const migrations[] = {
     " last_seen INTEGER);"
     "CREATE TABLE machines ("
     " dev TEXT PRIMARY KEY NOT NULL,"
-    " agent TEXT NOT NULL,"                 /* the owner: the first agent seen */
+    " agent TEXT NOT NULL," /* the owner: the first agent seen */
     " profile TEXT,"
     " ideal_cycle_ms INTEGER,"
     " state TEXT,"
     " reason TEXT,"
-    " state_since INTEGER,"                 /* effective ms */
-    " last_seen INTEGER,"                   /* receive ms */
+    " state_since INTEGER," /* effective ms */
+    " last_seen INTEGER,"   /* receive ms */
     " last_good_raw INTEGER,"
     " last_scrap_raw INTEGER,"
     " first_seen INTEGER NOT NULL);"
@@ -190,8 +190,8 @@ static const char *const migrations[] = {
     " seq INTEGER NOT NULL,"
     " dev TEXT NOT NULL,"
     " type TEXT NOT NULL,"
-    " t INTEGER NOT NULL,"                  /* the agent's clock */
-    " t_eff INTEGER NOT NULL,"              /* the time reports use */
+    " t INTEGER NOT NULL,"     /* the agent's clock */
+    " t_eff INTEGER NOT NULL," /* the time reports use */
     " recv INTEGER NOT NULL,"
     " good INTEGER, scrap INTEGER, span INTEGER,"
     " raw_good INTEGER, raw_scrap INTEGER, raw_total INTEGER,"
@@ -203,7 +203,7 @@ static const char *const migrations[] = {
     "CREATE INDEX events_dev_time ON events(dev, t_eff, good, scrap);"
     "CREATE TABLE counts_minute ("
     " dev TEXT NOT NULL,"
-    " minute INTEGER NOT NULL,"             /* ms of the minute's start, UTC */
+    " minute INTEGER NOT NULL," /* ms of the minute's start, UTC */
     " good INTEGER NOT NULL DEFAULT 0,"
     " scrap INTEGER NOT NULL DEFAULT 0,"
     " PRIMARY KEY (dev, minute)) WITHOUT ROWID;"
@@ -377,8 +377,7 @@ int db_open(const char *path, int readonly, struct db **out)
     if ((db = calloc(1, sizeof(*db))) == NULL)
         return -ENOMEM;
     db->readonly = readonly;
-    flags = readonly ? SQLITE_OPEN_READONLY
-                     : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     /* NOMUTEX: a connection is used by one thread only (the writer, or the
      * web thread that owns it). */
     flags |= SQLITE_OPEN_NOMUTEX;
@@ -656,7 +655,8 @@ static int store_event(struct db *db, const struct lb_batch *b, const struct lb_
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return db_fail(db, "machine state");
-    } else if (e->type == LB_EV_COUNT && (e->u.count.raw_mask & (LB_RAW_GOOD | LB_RAW_SCRAP))) {
+    } else if (e->type == LB_EV_COUNT &&
+               (e->u.count.raw_mask & (LB_RAW_GOOD | LB_RAW_SCRAP))) {
         if ((st = db_stmt(db, S_MACHINE_RAW)) == NULL)
             return LB_E_DB;
         sqlite3_bind_text(st, 1, e->dev, -1, SQLITE_STATIC);
@@ -728,11 +728,11 @@ static int runs_save(struct db *db, const char *agent, const struct run *runs, s
 
 /*
  * The end-to-end ack rule (docs/wire.md): a stretch (p, l] of the agent's
- * numbering is now fully stored -- it holds no other event there.  When prev <= hw the stretch joins the stored
- * prefix and hw moves to last, then on over any stored stretches it now
- * touches.  Otherwise events in (hw or the stretch below, prev] are
- * missing: a gap is recorded once, hw stays, and the stretch is remembered
- * so hw can jump over it when the agent fills the gap.
+ * numbering is now fully stored -- it holds no other event there.  When prev <= hw the
+ * stretch joins the stored prefix and hw moves to last, then on over any stored stretches
+ * it now touches.  Otherwise events in (hw or the stretch below, prev] are missing: a gap
+ * is recorded once, hw stays, and the stretch is remembered so hw can jump over it when
+ * the agent fills the gap.
  */
 static int advance_hw(struct db *db, const char *agent, int64_t *hwp, int64_t p,
                       int64_t l, int64_t recv_ms, struct db_batch_result *res)
@@ -993,8 +993,9 @@ int db_store_birth(struct db *db, const char *site, const struct lb_birth *b,
             return db_fail(db, "machine birth");
         /* The upsert's WHERE skipped a machine owned by another agent. */
         if (sqlite3_changes(db->h) == 0) {
-            log_warnx("birth: machine %s of agent %s belongs to another agent; kept there",
-                      d->dev, b->agent);
+            log_warnx(
+                "birth: machine %s of agent %s belongs to another agent; kept there",
+                d->dev, b->agent);
             (*conflicts)++;
         }
     }

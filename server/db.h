@@ -40,14 +40,14 @@ void db_rollback_savepoint(struct db *db);
 
 /* What storing one events batch did. */
 struct db_batch_result {
-    uint64_t hw_before, hw_after; /* the agent's stored-up-to sequence number */
-    unsigned stored;              /* events newly inserted */
-    unsigned duplicates;          /* events already stored, dropped */
-    unsigned conflicts;           /* events of a machine another agent owns */
+    uint64_t hw_before, hw_after;     /* the agent's stored-up-to sequence number */
+    unsigned stored;                  /* events newly inserted */
+    unsigned duplicates;              /* events already stored, dropped */
+    unsigned conflicts;               /* events of a machine another agent owns */
     char conflict_dev[LB_ID_MAX + 1]; /* the first such machine, for the log */
     char conflict_owner[LB_ID_MAX + 1];
-    unsigned gap_opened;          /* new gaps (missing events) the batch revealed */
-    uint64_t gap_from, gap_to;    /* the first: missing seq in (gap_from, gap_to] */
+    unsigned gap_opened;       /* new gaps (missing events) the batch revealed */
+    uint64_t gap_from, gap_to; /* the first: missing seq in (gap_from, gap_to] */
 };
 
 /*

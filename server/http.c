@@ -170,8 +170,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     env.http_requests = atomic_fetch_add(&h->requests, 1) + 1;
     pages_handle(&env, r.kind == ROUTE_NONE ? NULL : thread_db(h), &r,
                  MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "from"),
-                 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"), lb_wall_ms(),
-                 &rep);
+                 MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "to"),
+                 lb_wall_ms(), &rep);
     ret = send_reply(c, &rep, r.status == 405 && r.kind == ROUTE_NONE);
     buf_free(&rep.body);
     return ret;
@@ -210,11 +210,12 @@ int http_start(const struct srv_conf *conf, struct ingest *ing, struct http **ou
 
     h->mhd = MHD_start_daemon(
         flags, (uint16_t)conf->server.http_port, NULL, NULL, on_request, h,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-        NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)conf->server.http_threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)32 * 1024, MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)conf->server.http_threads,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)512, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+        MHD_OPTION_END);
     if (h->mhd == NULL) {
         log_warnx("http: cannot listen on %s port %d", conf->server.http_bind,
                   (int)conf->server.http_port);

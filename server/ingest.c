@@ -31,23 +31,23 @@
 #include "linebeat/wire.h"
 #include "store.h"
 
-#define QUEUE_MAX_MSGS 20000
-#define QUEUE_MAX_BYTES (64u * 1024 * 1024)
-#define BATCH_MAX 500          /* messages per transaction */
-#define BATCH_LINGER_MS 20     /* wait this long for more before committing */
-#define ACK_INTERVAL_MS 250    /* at most one ack per agent this often */
-#define ARRIVE_WAIT_MS 20      /* see the file comment */
+#define QUEUE_MAX_MSGS   20000
+#define QUEUE_MAX_BYTES  (64u * 1024 * 1024)
+#define BATCH_MAX        500 /* messages per transaction */
+#define BATCH_LINGER_MS  20  /* wait this long for more before committing */
+#define ACK_INTERVAL_MS  250 /* at most one ack per agent this often */
+#define ARRIVE_WAIT_MS   20  /* see the file comment */
 #define RECONNECT_MIN_MS 1000
 #define RECONNECT_MAX_MS 30000
-#define STOP_DRAIN_MS 5000
-#define LOG_BURST 10           /* warnings of one kind per window */
-#define LOG_WINDOW_MS 10000
-#define TOPIC_MAX 512
+#define STOP_DRAIN_MS    5000
+#define LOG_BURST        10 /* warnings of one kind per window */
+#define LOG_WINDOW_MS    10000
+#define TOPIC_MAX        512
 
 struct msg {
     struct msg *next;
     char *topic;
-    char *payload;  /* NULL when the message was too big to keep */
+    char *payload; /* NULL when the message was too big to keep */
     size_t len;
     int64_t recv_ms; /* wall clock at arrival: dates unsynced events */
 };
@@ -84,7 +84,7 @@ struct ingest {
     pthread_t writer;
     int writer_started;
 
-    pthread_mutex_t mu; /* guards the queue and the flags below it */
+    pthread_mutex_t mu;  /* guards the queue and the flags below it */
     pthread_cond_t wake; /* the writer waits here */
     pthread_cond_t room; /* msg_arrived waits here for queue room */
     pthread_cond_t done; /* ingest_stop waits here */
@@ -134,6 +134,7 @@ static int republish_one(void *ctx, const struct db_agent *a);
 static void try_connect(struct ingest *ing);
 static int64_t next_deadline(struct ingest *ing, int64_t now);
 static int rl_allow(struct ratelimit *rl, const char *what);
+static void rl_flush(struct ratelimit *rl, const char *what);
 
 /* ---- paho's threads ---------------------------------------------------- */
 
@@ -245,7 +246,8 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
         return;
     }
     log_warnx("mqtt: connect to %s failed: %s", ing->url,
-              resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+              resp && resp->message ? resp->message
+                                    : MQTTAsync_strerror(resp ? resp->code : 0));
     atomic_store(&ing->connect_failed, 1);
     pthread_mutex_lock(&ing->mu);
     pthread_cond_signal(&ing->wake);
@@ -256,7 +258,8 @@ static void on_subscribe_failure(void *ctx, MQTTAsync_failureData *resp)
 {
     (void)ctx;
     log_warnx("mqtt: subscribe refused: %s",
-              resp && resp->message ? resp->message : MQTTAsync_strerror(resp ? resp->code : 0));
+              resp && resp->message ? resp->message
+                                    : MQTTAsync_strerror(resp ? resp->code : 0));
 }
 
 static void on_disconnect_done(void *ctx, MQTTAsync_successData *resp)
@@ -295,6 +298,15 @@ static void msg_free(struct msg *m)
     free(m->topic);
     free(m->payload);
     free(m);
+}
+
+/* Reports warnings a finished window hid, even when no new one comes. */
+static void rl_flush(struct ratelimit *rl, const char *what)
+{
+    if (rl->suppressed > 0 && lb_mono_ms() - rl->start >= LOG_WINDOW_MS) {
+        log_warnx("ingest: %lu more %s warnings suppressed", rl->suppressed, what);
+        rl->suppressed = 0;
+    }
 }
 
 /* At most LOG_BURST warnings of a kind per window; tells how many it hid. */
@@ -604,7 +616,8 @@ static void writer_batch(struct ingest *ing)
 
     for (;;) {
         pthread_mutex_lock(&ing->mu);
-        for (k = 0; k < sizeof(local) / sizeof(local[0]) && n + k < BATCH_MAX && ing->head;
+        for (k = 0;
+             k < sizeof(local) / sizeof(local[0]) && n + k < BATCH_MAX && ing->head;
              k++) {
             struct msg *m = ing->head;
 
@@ -622,7 +635,8 @@ static void writer_batch(struct ingest *ing)
             /* Queue empty: linger for more unless stopping or done. */
             int64_t deadline = t0 + BATCH_LINGER_MS;
 
-            if (ing->stop || ing->drain_req || lb_mono_ms() >= deadline || n >= BATCH_MAX) {
+            if (ing->stop || ing->drain_req || lb_mono_ms() >= deadline ||
+                n >= BATCH_MAX) {
                 pthread_mutex_unlock(&ing->mu);
                 break;
             }
@@ -680,7 +694,8 @@ static void *writer_main(void *arg)
         }
         if (atomic_exchange(&ing->connect_failed, 0) && !stop) {
             ing->connect_at = now + ing->backoff_ms;
-            log_info("mqtt: next connect attempt in %" PRId64 " s", ing->backoff_ms / 1000);
+            log_info("mqtt: next connect attempt in %" PRId64 " s",
+                     ing->backoff_ms / 1000);
             ing->backoff_ms *= 2;
             if (ing->backoff_ms > RECONNECT_MAX_MS)
                 ing->backoff_ms = RECONNECT_MAX_MS;
@@ -690,6 +705,9 @@ static void *writer_main(void *arg)
         if (ing->connect_at > 0 && now >= ing->connect_at && !stop)
             try_connect(ing);
         acks_flush(ing, now, drain);
+        rl_flush(&ing->rl_malformed, "malformed-message");
+        rl_flush(&ing->rl_conflict, "machine-conflict");
+        rl_flush(&ing->rl_db, "database");
         if (drain) {
             pthread_mutex_lock(&ing->mu);
             ing->drained = 1;
@@ -752,7 +770,8 @@ int ingest_start(const struct srv_conf *conf, struct db **db, struct ingest **ou
      * messages right after CONNACK. */
     if ((rc = MQTTAsync_setCallbacks(ing->client, ing, conn_lost, msg_arrived, NULL)) !=
             MQTTASYNC_SUCCESS ||
-        (rc = MQTTAsync_setConnected(ing->client, ing, on_connected)) != MQTTASYNC_SUCCESS) {
+        (rc = MQTTAsync_setConnected(ing->client, ing, on_connected)) !=
+            MQTTASYNC_SUCCESS) {
         log_warnx("mqtt: set callbacks: %s", MQTTAsync_strerror(rc));
         rc = LB_E_MQTT;
         goto fail;

@@ -22,6 +22,7 @@
 #include "linebeat/log.h"
 
 static void usage(FILE *out);
+static void print_errors(const struct lb_conf_errors *err);
 static int check(const char *path, int verbose);
 static void reload(const char *path, struct srv_conf *conf);
 
@@ -42,6 +43,13 @@ static void usage(FILE *out)
     config_help(out);
 }
 
+static void print_errors(const struct lb_conf_errors *err)
+{
+    fputs(err->text, stderr);
+    if (err->len > 0 && err->text[err->len - 1] != '\n')
+        fputc('\n', stderr);
+}
+
 static int check(const char *path, int verbose)
 {
     struct lb_conf_errors err;
@@ -50,9 +58,7 @@ static int check(const char *path, int verbose)
 
     rc = config_load(path, &conf, &err);
     if (rc != 0) {
-        fputs(err.text, stderr);
-        if (err.len > 0 && err.text[err.len - 1] != '\n')
-            fputc('\n', stderr);
+        print_errors(&err);
         return 1;
     }
     if (verbose)
@@ -87,11 +93,13 @@ static void reload(const char *path, struct srv_conf *conf)
 
 int main(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check", required_argument, NULL, 'n'},
-        {"foreground", no_argument, NULL, 'f'},   {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"config", required_argument, NULL, 'c'},
+                                             {"check", required_argument, NULL, 'n'},
+                                             {"foreground", no_argument, NULL, 'f'},
+                                             {"verbose", no_argument, NULL, 'v'},
+                                             {"version", no_argument, NULL, 'V'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
     const char *path = NULL, *check_path = NULL;
     struct lb_conf_errors err;
     struct srv_conf conf;
@@ -137,7 +145,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if ((rc = config_load(path, &conf, &err)) != 0) {
-        fputs(err.text, stderr);
+        print_errors(&err);
         return EXIT_FAILURE;
     }
 

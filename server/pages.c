@@ -83,7 +83,7 @@ static const char *shown_state(const struct db_machine *m, const char **reason)
 /* A CSS class from a fixed list, never from the data itself. */
 static const char *state_class(const char *state)
 {
-    static const char *const known[] = {"running", "idle",    "setup",
+    static const char *const known[] = {"running", "idle",         "setup",
                                         "down",    "planned_stop", "offline"};
     static const char *const cls[] = {"st-running", "st-idle",    "st-setup",
                                       "st-down",    "st-planned", "st-offline"};
@@ -314,8 +314,8 @@ static int agent_json(void *ctx, const struct db_agent *a)
     buf_json_str(b, a->version[0] ? a->version : NULL);
     buf_printf(b,
                ",\"hw\":%" PRIu64 ",\"dups\":%" PRId64 ",\"gaps\":%" PRId64
-               ",\"open_gaps\":%" PRId64 ",\"malformed\":%" PRId64 ",\"conflicts\":%" PRId64
-               ",\"online\":%s,\"last_seen\":",
+               ",\"open_gaps\":%" PRId64 ",\"malformed\":%" PRId64
+               ",\"conflicts\":%" PRId64 ",\"online\":%s,\"last_seen\":",
                a->hw, a->dups, a->gaps, a->open_gaps, a->malformed, a->conflicts,
                a->online ? "true" : "false");
     buf_json_time(b, a->last_seen);
@@ -350,8 +350,8 @@ static void metric(struct buf *b, const char *name, const char *type, const char
 /* Agent ids are [A-Za-z0-9_.-], so they need no escaping as label values. */
 static int agent_metric_dups(void *ctx, const struct db_agent *a)
 {
-    buf_printf(ctx, "linebeat_events_duplicate_total{agent=\"%s\"} %" PRId64 "\n", a->agent,
-               a->dups);
+    buf_printf(ctx, "linebeat_events_duplicate_total{agent=\"%s\"} %" PRId64 "\n",
+               a->agent, a->dups);
     return 0;
 }
 
@@ -395,8 +395,9 @@ static void render_metrics(const struct pages_env *env, struct db *db, struct re
         metric(b, "linebeat_mqtt_connected", "gauge", "1 while connected to the broker.",
                (uint64_t)st.connected);
     }
-    buf_puts(b, "# HELP linebeat_events_duplicate_total Events dropped as already stored, "
-                "per agent.\n# TYPE linebeat_events_duplicate_total counter\n");
+    buf_puts(b,
+             "# HELP linebeat_events_duplicate_total Events dropped as already stored, "
+             "per agent.\n# TYPE linebeat_events_duplicate_total counter\n");
     if (db_agents(db, agent_metric_dups, b) != 0)
         goto fail;
     buf_puts(b, "# HELP linebeat_gaps_total Gaps in an agent's sequence numbers seen.\n"
@@ -410,8 +411,8 @@ static void render_metrics(const struct pages_env *env, struct db *db, struct re
     bytes = db_file_bytes(env->db_path);
     metric(b, "linebeat_db_bytes", "gauge", "Size of the database and its WAL on disk.",
            bytes > 0 ? (uint64_t)bytes : 0);
-    metric(b, "linebeat_http_requests_total", "counter", "HTTP requests served since start.",
-           env->http_requests);
+    metric(b, "linebeat_http_requests_total", "counter",
+           "HTTP requests served since start.", env->http_requests);
     rep->status = 200;
     rep->type = CT_PROM;
     rep->no_store = 1;

@@ -21,17 +21,17 @@
 
 struct reply {
     int status;
-    const char *type;  /* a CT_* constant */
-    int no_store;      /* send Cache-Control: no-store */
-    int html;          /* a page: send the restrictive CSP */
+    const char *type; /* a CT_* constant */
+    int no_store;     /* send Cache-Control: no-store */
+    int html;         /* a page: send the restrictive CSP */
     struct buf body;
 };
 
 /* What a request may read besides the database. */
 struct pages_env {
-    const char *db_path;        /* for linebeat_db_bytes */
-    struct ingest *ingest;      /* NULL when ingest does not run here */
-    uint64_t http_requests;     /* served so far */
+    const char *db_path;    /* for linebeat_db_bytes */
+    struct ingest *ingest;  /* NULL when ingest does not run here */
+    uint64_t http_requests; /* served so far */
 };
 
 /*

@@ -6,7 +6,7 @@
 #include "route.h"
 
 #define MACHINES_PREFIX "/api/v1/machines/"
-#define COUNTS_SUFFIX "/counts"
+#define COUNTS_SUFFIX   "/counts"
 
 static int method_ok(const char *method);
 

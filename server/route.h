@@ -11,16 +11,16 @@
 
 #include "linebeat/wire.h"
 
-#define ROUTE_URL_MAX 1024   /* longer paths get 414 */
+#define ROUTE_URL_MAX   1024 /* longer paths get 414 */
 #define ROUTE_PARAM_MAX 64   /* longer time values are rejected */
 
 enum route_kind {
-    ROUTE_NONE,          /* answer with status */
-    ROUTE_BOARD,         /* GET / */
-    ROUTE_MACHINES,      /* GET /api/v1/machines */
+    ROUTE_NONE,           /* answer with status */
+    ROUTE_BOARD,          /* GET / */
+    ROUTE_MACHINES,       /* GET /api/v1/machines */
     ROUTE_MACHINE_COUNTS, /* GET /api/v1/machines/<id>/counts */
-    ROUTE_AGENTS,        /* GET /api/v1/agents */
-    ROUTE_METRICS,       /* GET /metrics */
+    ROUTE_AGENTS,         /* GET /api/v1/agents */
+    ROUTE_METRICS,        /* GET /metrics */
 };
 
 struct route {

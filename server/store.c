@@ -1,5 +1,6 @@
 /* Message validation and dispatch to the database; see store.h. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +9,7 @@
 #include "store.h"
 
 static int malformed(struct db *db, struct store_result *res, int64_t recv_ms,
-                     const char *fmt, const char *arg);
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int batch_check(const struct lb_batch *b, char *why, size_t size);
 static int handle_events(struct db *db, const char *payload, size_t len, int64_t recv_ms,
                          struct store_result *res);
@@ -20,11 +21,15 @@ static int handle_status(struct db *db, const char *payload, size_t len, int64_t
 /* Records the reason and counts the message against its agent when the
  * topic named a valid one; the global count is the caller's (ingest). */
 static int malformed(struct db *db, struct store_result *res, int64_t recv_ms,
-                     const char *fmt, const char *arg)
+                     const char *fmt, ...)
 {
+    va_list ap;
+
     res->kind = STORE_MALFORMED;
     res->ack = 0;
-    snprintf(res->why, sizeof(res->why), fmt, arg);
+    va_start(ap, fmt);
+    vsnprintf(res->why, sizeof(res->why), fmt, ap);
+    va_end(ap);
     if (res->agent[0] == '\0')
         return 0;
     return db_count_malformed(db, res->site, res->agent, recv_ms);
@@ -70,7 +75,8 @@ static int handle_events(struct db *db, const char *payload, size_t len, int64_t
     if (rc != 0)
         return malformed(db, res, recv_ms, "%s", why);
     if (strcmp(b.agent, res->agent) != 0) {
-        rc = malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's", b.agent);
+        rc =
+            malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's", b.agent);
         goto out;
     }
     if (batch_check(&b, why, sizeof(why)) != 0) {
@@ -105,7 +111,8 @@ static int handle_birth(struct db *db, const char *payload, size_t len, int64_t 
         goto out;
     }
     if (strcmp(b->agent, res->agent) != 0) {
-        rc = malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's", b->agent);
+        rc = malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's",
+                       b->agent);
         goto out;
     }
     res->kind = STORE_BIRTH;
@@ -131,7 +138,8 @@ static int handle_status(struct db *db, const char *payload, size_t len, int64_t
     if (rc != 0)
         return malformed(db, res, recv_ms, "%s", why);
     if (strcmp(agent, res->agent) != 0)
-        return malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's", agent);
+        return malformed(db, res, recv_ms, "agent \"%s\" differs from the topic's",
+                         agent);
     res->kind = STORE_STATUS;
     res->online = online;
     return db_store_status(db, res->site, agent, boot, online, recv_ms);

@@ -8,6 +8,8 @@
  *
  * One thread: pselect() over the listening socket and every client, with a
  * timeout that ends at the next production event on CLOCK_MONOTONIC.
+ * Requests are cut into frames here, without blocking, and answered by
+ * modbus_reply() from one modbus_mapping_t.
  * Signals are blocked except inside pselect(), so a handler (which only
  * sets a flag) can neither be missed nor interrupt libmodbus mid-frame.
  */
@@ -19,6 +21,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,15 +64,29 @@ struct opts {
     int paused;
     int verbose;
     const char *pidfile;
+    const char *rtu; /* serial device for Modbus RTU, or NULL */
+    int pty;         /* RTU on a pseudo-terminal of our own */
+    int baud;
+};
+
+/* A connection and the request frame it is sending, perhaps in pieces. */
+struct client {
+    int fd;
+    size_t len; /* bytes of the current frame received so far */
+    uint8_t buf[MODBUS_TCP_MAX_ADU_LENGTH];
 };
 
 struct sim {
     struct opts o;
     struct lb_profile prof;
-    modbus_t *ctx;
+    modbus_t *ctx; /* TCP */
     modbus_mapping_t *map;
     int listen_fd;
-    int clients[MAX_CLIENTS];
+    modbus_t *rtu;
+    int rtu_fd;    /* the serial line, or the pty's master side */
+    int pty_slave; /* held open so the master never sees a hang-up */
+    char rtu_path[128];
+    struct client clients[MAX_CLIENTS];
     size_t nclients;
 
     uint64_t rng_parts; /* scrap decisions: one draw per part, whatever the timing */
@@ -100,7 +118,10 @@ static int setup_signals(sigset_t *wait_mask);
 static int setup_profile(struct sim *s);
 static int state_code(const struct sim *s, enum lb_state st, const char *reason,
                       int64_t *code);
-static int setup_server(struct sim *s);
+static int setup_map(struct sim *s);
+static int setup_tcp(struct sim *s);
+static int setup_rtu(struct sim *s);
+static int serve_rtu(struct sim *s);
 static int write_pidfile(const char *path);
 static uint64_t splitmix64(uint64_t *x);
 static double rand_unit(uint64_t *x);
@@ -118,7 +139,8 @@ static void step(struct sim *s, int64_t now);
 static void publish(struct sim *s);
 static int64_t next_deadline(const struct sim *s);
 static void accept_client(struct sim *s);
-static int serve_client(struct sim *s, int fd);
+static int serve_client(struct sim *s, struct client *c);
+static int answer(struct sim *s, struct client *c);
 static void drop_client(struct sim *s, size_t i);
 static const char *state_label(enum prod_state st);
 
@@ -127,11 +149,12 @@ static void usage(FILE *f)
     fprintf(
         f,
         "usage: linebeat-sim --port N --profile FILE [options]\n"
+        "       linebeat-sim --pty|--rtu DEVICE --profile FILE [options]\n"
         "\n"
-        "A simulated counting machine serving Modbus TCP.\n"
+        "A simulated counting machine serving Modbus TCP (and RTU).\n"
         "\n"
-        "  --port N           TCP port to listen on (required; 0 picks a free one,\n"
-        "                     printed on the first line)\n"
+        "  --port N           TCP port to listen on (required unless RTU is served;\n"
+        "                     0 picks a free one, printed on the first line)\n"
         "  --bind ADDR        IPv4 address to listen on (default 127.0.0.1)\n"
         "  --profile FILE     register map, e.g. devices/profiles/sim.ini (required)\n"
         "  --unit N           unit id answered, 1-247 (default 1); 255 is answered\n"
@@ -149,6 +172,10 @@ static void usage(FILE *f)
         "                     the same seed gives the same scrap sequence\n"
         "  --paused           start with production paused (idle)\n"
         "  --pidfile FILE     write the pid there once listening; removed on exit\n"
+        "  --rtu DEVICE       also serve Modbus RTU (8N1) on a serial device\n"
+        "  --pty              serve Modbus RTU on a new pseudo-terminal; its path is\n"
+        "                     printed: \"linebeat-sim: rtu on PATH unit N\"\n"
+        "  --baud N           RTU speed (default 19200)\n"
         "  --verbose          log connections and state changes to stderr\n"
         "  --help             this text\n"
         "\n"
@@ -228,6 +255,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_PAUSED,
         O_PIDFILE,
         O_VERBOSE,
+        O_RTU,
+        O_PTY,
+        O_BAUD,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -246,12 +276,15 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"paused", no_argument, NULL, O_PAUSED},
         {"pidfile", required_argument, NULL, O_PIDFILE},
         {"verbose", no_argument, NULL, O_VERBOSE},
+        {"rtu", required_argument, NULL, O_RTU},
+        {"pty", no_argument, NULL, O_PTY},
+        {"baud", required_argument, NULL, O_BAUD},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
     struct in_addr addr;
     int64_t v;
-    int c, have_port = 0;
+    int c;
 
     memset(o, 0, sizeof(*o));
     o->bind = "127.0.0.1";
@@ -261,6 +294,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->mtbs = 0;
     o->mtts = 10;
     o->word_order = -1;
+    o->port = -1;
+    o->baud = 19200;
 
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -268,7 +303,6 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             if (parse_int("port", optarg, 0, 65535, &v) != 0)
                 return -1;
             o->port = (int)v;
-            have_port = 1;
             break;
         case O_BIND:
             /* modbus_tcp_listen takes IPv4 only, and inet_addr() would
@@ -347,6 +381,17 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         case O_VERBOSE:
             o->verbose = 1;
             break;
+        case O_RTU:
+            o->rtu = optarg;
+            break;
+        case O_PTY:
+            o->pty = 1;
+            break;
+        case O_BAUD:
+            if (parse_int("baud", optarg, 300, 4000000, &v) != 0)
+                return -1;
+            o->baud = (int)v;
+            break;
         case O_HELP:
             usage(stdout);
             return 1;
@@ -359,8 +404,13 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         fprintf(stderr, "linebeat-sim: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
-    if (!have_port || o->profile == NULL) {
-        fprintf(stderr, "linebeat-sim: --port and --profile are required (see --help)\n");
+    if (o->rtu != NULL && o->pty) {
+        fprintf(stderr, "linebeat-sim: --rtu and --pty exclude each other\n");
+        return -1;
+    }
+    if ((o->port < 0 && o->rtu == NULL && !o->pty) || o->profile == NULL) {
+        fprintf(stderr, "linebeat-sim: --port (or --rtu or --pty) and --profile are "
+                        "required (see --help)\n");
         return -1;
     }
     return 0;
@@ -498,12 +548,11 @@ static int setup_profile(struct sim *s)
     return 0;
 }
 
-static int setup_server(struct sim *s)
+/* One register map for every client and both protocols, large enough for
+ * the profile's values. */
+static int setup_map(struct sim *s)
 {
     int n[4] = {MAP_MIN, MAP_MIN, MAP_MIN, MAP_MIN};
-    struct sockaddr_in sin;
-    socklen_t len = sizeof(sin);
-    int flags;
 
     for (int r = 0; r < LB_ROLE_COUNT; r++) {
         const struct lb_value *v = &s->prof.values[r];
@@ -518,6 +567,15 @@ static int setup_server(struct sim *s)
         log_warnx("cannot allocate the register map: %s", modbus_strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+static int setup_tcp(struct sim *s)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof(sin);
+    int flags;
+
     s->ctx = modbus_new_tcp(s->o.bind, s->o.port);
     if (s->ctx == NULL) {
         log_warnx("modbus_new_tcp: %s", modbus_strerror(errno));
@@ -548,6 +606,109 @@ static int setup_server(struct sim *s)
         return -1;
     }
     s->o.port = ntohs(sin.sin_port);
+    return 0;
+}
+
+/*
+ * Modbus RTU on a serial device (--rtu) or on a pseudo-terminal we create
+ * (--pty).  A serial line has one master, so libmodbus's blocking receive
+ * (which waits for the rest of a frame) stalls nobody else there; TCP
+ * clients wait at most the byte timeout.  For a pty, libmodbus gets the
+ * master side as its descriptor and never opens a device: the client opens
+ * the printed slave path, and its raw termios settings apply to the pair.
+ */
+static int setup_rtu(struct sim *s)
+{
+    struct termios t;
+    int master = -1;
+
+    if (s->o.pty) {
+        if (openpty(&master, &s->pty_slave, s->rtu_path, NULL, NULL) != 0) {
+            log_warn("openpty");
+            return -1;
+        }
+        s->rtu_fd = master;
+        /* Raw until the client sets its own mode: no echo of our replies,
+         * no newline translation of binary frames. */
+        if (tcgetattr(s->pty_slave, &t) != 0) {
+            log_warn("tcgetattr");
+            return -1;
+        }
+        cfmakeraw(&t);
+        if (tcsetattr(s->pty_slave, TCSANOW, &t) != 0 ||
+            fcntl(master, F_SETFD, FD_CLOEXEC) != 0 ||
+            fcntl(s->pty_slave, F_SETFD, FD_CLOEXEC) != 0) {
+            log_warn("pty setup");
+            return -1;
+        }
+    } else {
+        snprintf(s->rtu_path, sizeof(s->rtu_path), "%s", s->o.rtu);
+    }
+    s->rtu = modbus_new_rtu(s->rtu_path, s->o.baud, 'N', 8, 1);
+    if (s->rtu == NULL || modbus_set_slave(s->rtu, s->o.unit) != 0) {
+        log_warnx("RTU on %s: %s", s->rtu_path, modbus_strerror(errno));
+        return -1;
+    }
+    modbus_set_debug(s->rtu, 0);
+    /* After a request for another unit libmodbus waits this long for that
+     * unit's reply, to skip it; keep the stall short for TCP clients. */
+    if (modbus_set_response_timeout(s->rtu, 0, 100000) != 0) {
+        log_warnx("RTU timeout: %s", modbus_strerror(errno));
+        return -1;
+    }
+    if (s->o.pty) {
+        modbus_set_socket(s->rtu, master);
+    } else {
+        if (modbus_connect(s->rtu) != 0) {
+            log_warnx("cannot open %s: %s", s->rtu_path, modbus_strerror(errno));
+            return -1;
+        }
+        s->rtu_fd = modbus_get_socket(s->rtu);
+    }
+    if (s->rtu_fd >= FD_SETSIZE) {
+        log_warnx("serial descriptor %d beyond FD_SETSIZE", s->rtu_fd);
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers one RTU request.  A bad frame (CRC, timeout) is dropped and the
+ * line flushed; returns -1 only when the line itself failed. */
+static int serve_rtu(struct sim *s)
+{
+    uint8_t query[MODBUS_RTU_MAX_ADU_LENGTH];
+    int rc;
+
+    rc = modbus_receive(s->rtu, query);
+    if (rc == 0)
+        return 0; /* for another unit on the bus */
+    if (rc < 0) {
+        if (errno == EIO || errno == EBADF || errno == ENXIO) {
+            log_warnx("RTU on %s: %s", s->rtu_path, modbus_strerror(errno));
+            return -1;
+        }
+        if (s->o.verbose)
+            log_info("RTU: %s", modbus_strerror(errno));
+        modbus_flush(s->rtu);
+        return 0;
+    }
+    if (modbus_reply(s->rtu, query, rc, s->map) < 0) {
+        if (s->o.verbose)
+            log_info("RTU reply: %s", modbus_strerror(errno));
+        return 0;
+    }
+    switch (query[1]) {
+    case MODBUS_FC_WRITE_SINGLE_COIL:
+    case MODBUS_FC_WRITE_SINGLE_REGISTER:
+    case MODBUS_FC_WRITE_MULTIPLE_COILS:
+    case MODBUS_FC_WRITE_MULTIPLE_REGISTERS:
+    case MODBUS_FC_MASK_WRITE_REGISTER:
+    case MODBUS_FC_WRITE_AND_READ_REGISTERS:
+        adopt_writes(s);
+        break;
+    default:
+        break;
+    }
     return 0;
 }
 
@@ -827,6 +988,7 @@ static int64_t next_deadline(const struct sim *s)
 static void accept_client(struct sim *s)
 {
     struct timeval tv = {SEND_TIMEOUT, 0};
+    struct client *c;
     int fd;
 
     fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -844,7 +1006,9 @@ static void accept_client(struct sim *s)
     }
     if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0)
         log_warn("setsockopt SO_SNDTIMEO");
-    s->clients[s->nclients++] = fd;
+    c = &s->clients[s->nclients++];
+    c->fd = fd;
+    c->len = 0;
     if (s->o.verbose)
         log_info("client %d connected (%zu now)", fd, s->nclients);
 }
@@ -852,38 +1016,84 @@ static void accept_client(struct sim *s)
 static void drop_client(struct sim *s, size_t i)
 {
     if (s->o.verbose)
-        log_info("client %d gone", s->clients[i]);
-    close(s->clients[i]);
+        log_info("client %d gone", s->clients[i].fd);
+    close(s->clients[i].fd);
     s->clients[i] = s->clients[--s->nclients];
 }
 
-/* Answers one request; returns -1 when the client must be dropped. */
-static int serve_client(struct sim *s, int fd)
+/*
+ * Reads what the client sent, and answers each complete request.  The
+ * frames are cut here by the MBAP header's length field, without
+ * blocking: modbus_receive() would wait up to the byte timeout for the
+ * rest of a partial frame, and in a single-threaded server one slow or
+ * broken client would stall every other.  Returns -1 when the client must
+ * be dropped (closed, error, or not speaking Modbus TCP).
+ */
+static int serve_client(struct sim *s, struct client *c)
 {
-    uint8_t query[MODBUS_TCP_MAX_ADU_LENGTH];
-    int hdr = modbus_get_header_length(s->ctx);
-    int rc, unit, fn;
+    /* A few frames per wake-up, so a client that streams requests cannot
+     * starve the others. */
+    for (int frames = 0; frames < 16;) {
+        size_t need = 7; /* MBAP header: transaction, protocol, length, unit */
+        ssize_t n;
 
-    modbus_set_socket(s->ctx, fd);
-    rc = modbus_receive(s->ctx, query);
-    if (rc == 0)
-        return 0; /* not for us (libmodbus filtered it) */
-    if (rc < 0) {
-        if (s->o.verbose && errno != ECONNRESET)
-            log_info("client %d: %s", fd, modbus_strerror(errno));
-        return -1;
+        if (c->len >= 7) {
+            unsigned proto = (unsigned)c->buf[2] << 8 | c->buf[3];
+            unsigned len = (unsigned)c->buf[4] << 8 | c->buf[5];
+
+            /* len counts the unit id and the PDU: at least a function code. */
+            if (proto != 0 || len < 2 || len > MODBUS_TCP_MAX_ADU_LENGTH - 6) {
+                if (s->o.verbose)
+                    log_info("client %d: not a Modbus TCP frame", c->fd);
+                return -1;
+            }
+            need = 6 + len;
+        }
+        if (c->len == need) {
+            if (answer(s, c) != 0)
+                return -1;
+            c->len = 0;
+            frames++;
+            continue;
+        }
+        n = recv(c->fd, c->buf + c->len, need - c->len, MSG_DONTWAIT);
+        if (n == 0)
+            return -1;
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                return 0;
+            if (s->o.verbose && errno != ECONNRESET)
+                log_info("client %d: %s", c->fd, strerror(errno));
+            return -1;
+        }
+        c->len += (size_t)n;
     }
-    unit = query[hdr - 1];
-    fn = query[hdr];
+    return 0;
+}
+
+/* Answers the complete frame in c->buf through libmodbus. */
+static int answer(struct sim *s, struct client *c)
+{
+    int unit = c->buf[6], fn = c->buf[7];
+    int rc;
+
+    /* modbus_reply reads a request's fields where its function code says
+     * they are; bytes past a short frame must be zeros, not a previous
+     * request's. */
+    memset(c->buf + c->len, 0, sizeof(c->buf) - c->len);
+    modbus_set_socket(s->ctx, c->fd);
     /* 255 is what the Modbus TCP spec asks clients of a directly attached
      * device to send; any other id is another device behind a gateway. */
     if (unit != s->o.unit && unit != 255) {
-        rc = modbus_reply_exception(s->ctx, query, MODBUS_EXCEPTION_GATEWAY_TARGET);
+        rc = modbus_reply_exception(s->ctx, c->buf, MODBUS_EXCEPTION_GATEWAY_TARGET);
         return rc < 0 ? -1 : 0;
     }
-    rc = modbus_reply(s->ctx, query, rc, s->map);
-    if (rc < 0)
+    rc = modbus_reply(s->ctx, c->buf, (int)c->len, s->map);
+    if (rc < 0) {
+        if (s->o.verbose)
+            log_info("client %d: reply: %s", c->fd, modbus_strerror(errno));
         return -1;
+    }
     switch (fn) {
     case MODBUS_FC_WRITE_SINGLE_COIL:
     case MODBUS_FC_WRITE_SINGLE_REGISTER:
@@ -912,6 +1122,8 @@ int main(int argc, char **argv)
         return 1;
     }
     s->listen_fd = -1;
+    s->rtu_fd = -1;
+    s->pty_slave = -1;
     rc = parse_opts(argc, argv, &s->o);
     if (rc != 0) {
         exit_code = rc > 0 ? 0 : 2;
@@ -927,7 +1139,11 @@ int main(int argc, char **argv)
         log_warn("signals");
         goto out;
     }
-    if (setup_server(s) != 0)
+    if (setup_map(s) != 0)
+        goto out;
+    if (s->o.port >= 0 && setup_tcp(s) != 0)
+        goto out;
+    if ((s->o.rtu != NULL || s->o.pty) && setup_rtu(s) != 0)
         goto out;
 
     s->good = s->total = s->o.start;
@@ -945,8 +1161,10 @@ int main(int argc, char **argv)
         }
         pid_written = 1;
     }
-    if (printf("linebeat-sim: listening on %s:%d unit %d\n", s->o.bind, s->o.port,
-               s->o.unit) < 0 ||
+    if ((s->listen_fd >= 0 && printf("linebeat-sim: listening on %s:%d unit %d\n",
+                                     s->o.bind, s->o.port, s->o.unit) < 0) ||
+        (s->rtu != NULL &&
+         printf("linebeat-sim: rtu on %s unit %d\n", s->rtu_path, s->o.unit) < 0) ||
         fflush(stdout) != 0) {
         log_warn("stdout");
         goto out;
@@ -958,7 +1176,7 @@ int main(int argc, char **argv)
         struct timespec ts, *tsp = NULL;
         fd_set rd;
         int64_t now, deadline;
-        int maxfd = s->listen_fd, n;
+        int maxfd = s->listen_fd > s->rtu_fd ? s->listen_fd : s->rtu_fd, n;
 
         if (sig_pause) {
             sig_pause = 0;
@@ -986,11 +1204,14 @@ int main(int argc, char **argv)
         }
 
         FD_ZERO(&rd);
-        FD_SET(s->listen_fd, &rd);
+        if (s->listen_fd >= 0)
+            FD_SET(s->listen_fd, &rd);
+        if (s->rtu_fd >= 0)
+            FD_SET(s->rtu_fd, &rd);
         for (size_t i = 0; i < s->nclients; i++) {
-            FD_SET(s->clients[i], &rd);
-            if (s->clients[i] > maxfd)
-                maxfd = s->clients[i];
+            FD_SET(s->clients[i].fd, &rd);
+            if (s->clients[i].fd > maxfd)
+                maxfd = s->clients[i].fd;
         }
         n = pselect(maxfd + 1, &rd, NULL, NULL, tsp, &wait_mask);
         if (n < 0) {
@@ -1004,14 +1225,16 @@ int main(int argc, char **argv)
         /* Bring the counters up to the moment of the request. */
         step(s, lb_mono_ms());
         for (size_t i = 0; i < s->nclients;) {
-            if (FD_ISSET(s->clients[i], &rd) && serve_client(s, s->clients[i]) != 0) {
+            if (FD_ISSET(s->clients[i].fd, &rd) && serve_client(s, &s->clients[i]) != 0) {
                 drop_client(s, i); /* moves the last client into slot i */
                 continue;
             }
             i++;
         }
-        if (FD_ISSET(s->listen_fd, &rd))
+        if (s->listen_fd >= 0 && FD_ISSET(s->listen_fd, &rd))
             accept_client(s);
+        if (s->rtu_fd >= 0 && FD_ISSET(s->rtu_fd, &rd) && serve_rtu(s) != 0)
+            goto out;
     }
     exit_code = 0;
 out:
@@ -1027,6 +1250,17 @@ out:
         modbus_set_socket(s->ctx, -1);
         modbus_free(s->ctx);
     }
+    if (s->rtu != NULL) {
+        if (s->o.pty)
+            modbus_set_socket(s->rtu, -1); /* closed below, never opened by it */
+        else
+            modbus_close(s->rtu);
+        modbus_free(s->rtu);
+    }
+    if (s->o.pty && s->rtu_fd >= 0)
+        close(s->rtu_fd);
+    if (s->pty_slave >= 0)
+        close(s->pty_slave);
     if (s->map != NULL)
         modbus_mapping_free(s->map);
     if (pid_written && unlink(s->o.pidfile) != 0)

@@ -132,7 +132,8 @@ static void check_accepted(const struct agent_conf *c)
             die("machine without a line", m->id);
         if (m->idle_after_ms <= 0 || m->down_after_ms <= m->idle_after_ms)
             die("idle/down not resolved", m->id);
-        if (!m->prof.values[LB_ROLE_GOOD].present && !m->prof.values[LB_ROLE_TOTAL].present)
+        if (!m->prof.values[LB_ROLE_GOOD].present &&
+            !m->prof.values[LB_ROLE_TOTAL].present)
             die("accepted a profile without a counter", m->profile);
     }
 }

@@ -279,7 +279,8 @@ class Env:
                         "&to=2100-01-01T00:00:00Z" % dev)
 
     # --- linebeat-agent --------------------------------------------------
-    def write_agent_conf(self, agent_id, sims, extra_agent="", spool="", machine_extra=""):
+    def write_agent_conf(self, agent_id, sims, extra_agent="", spool="", machine_extra="",
+                         interval_ms=200):
         state = os.path.join(self.dir, "state-" + agent_id)
         conf = os.path.join(self.dir, agent_id + ".ini")
         with open(conf, "w") as f:
@@ -291,9 +292,9 @@ class Env:
             f.write("[spool]\ncommit_ms = 500\n%s\n" % spool)
             for s in sims:
                 f.write("[machine %s]\nprofile = %s\nhost = 127.0.0.1\nport = %d\n"
-                        "interval_ms = 200\ntimeout_ms = 500\noffline_after = 3\n%s\n"
+                        "interval_ms = %d\ntimeout_ms = 500\noffline_after = 3\n%s\n"
                         % (s.name, os.path.splitext(os.path.basename(s.profile_path))[0],
-                           s.port, machine_extra))
+                           s.port, interval_ms, machine_extra))
         return conf, state
 
     def start_agent(self, agent_id, sims, **kw):
@@ -323,3 +324,44 @@ def main(test):
                 print("\n".join(env.logs(name[:-4]).splitlines()[-40:]))
     print("%s: %s" % (test.__name__, "PASS" if ok else "FAIL"), flush=True)
     sys.exit(0 if ok else 1)
+
+
+def assert_exact(env, sims, start, timeout=60):
+    """Waits until the server's counts for each simulator equal what the
+    simulator made since start (a dict name -> counters), exactly."""
+    for s in sims:
+        end = s.counters()
+        want = {"good": end["good"] - start[s.name]["good"],
+                "scrap": end["scrap"] - start[s.name]["scrap"]}
+        got = wait_for("%s counts %s" % (s.name, want),
+                       lambda: env.counts(s.name) == want and env.counts(s.name),
+                       timeout=timeout)
+        log(s.name, "server", got, "simulator", want)
+
+
+def wait_listed(env, names, timeout=30):
+    """Waits until the server has a state for each machine: the agent's
+    first commit (which also makes its counter baselines durable) has
+    reached the server.  Birth messages alone list machines earlier."""
+    def ready():
+        ms = env.machines()
+        return all(n in ms and ms[n].get("state") not in (None, "unknown", "offline")
+                   for n in names)
+    wait_for("machines %s with a state" % sorted(names), ready, timeout=timeout)
+
+
+class Capture:
+    """mosquitto_sub writing every message on a topic filter to a file."""
+
+    def __init__(self, env, topic, name="capture"):
+        self.path = os.path.join(env.dir, name + ".txt")
+        self.proc = env.spawn(name, ["mosquitto_sub", "-h", "127.0.0.1", "-p",
+                                     str(env.broker_port), "-q", "1", "-v", "-t", topic,
+                                     "-F", "%t\t%p"],
+                              )
+        # mosquitto_sub logs to our .log file; its output is what we want.
+        self.out = os.path.join(env.dir, name + ".log")
+
+    def lines(self):
+        with open(self.out, errors="replace") as f:
+            return [l.rstrip("\n") for l in f if "\t" in l]

@@ -21,8 +21,7 @@ def test_e2e_basic(env):
     env.start_agent("cell-1", sims)
 
     # The board lists both machines once the agent has read them.
-    wait_for("both machines on the board",
-             lambda: set(env.machines()) >= {"press-1", "press-2"})
+    lbtest.wait_listed(env, ["press-1", "press-2"])
     start = {s.name: s.counters() for s in sims}
     log("counters at start", start)
 

@@ -23,8 +23,6 @@
 
 #include "counter.h"
 
-typedef unsigned __int128 u128;
-
 struct scenario {
     const char *name;
     unsigned bits;
@@ -42,8 +40,8 @@ struct rng {
 
 static uint64_t next(struct rng *r);
 static uint64_t below(struct rng *r, uint64_t n);
-static u128 range_of(unsigned bits);
-static u128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms);
+static unsigned __int128 range_of(unsigned bits);
+static unsigned __int128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms);
 static uint64_t max_parts(const struct scenario *sc, int64_t gap);
 static void run(const struct scenario *sc, uint64_t seed, size_t steps);
 static enum counter_event feed(struct counter *c, uint64_t raw, int64_t el, int64_t ic,
@@ -82,18 +80,20 @@ static uint64_t below(struct rng *r, uint64_t n)
     return n == 0 ? next(r) : next(r) % n;
 }
 
-static u128 range_of(unsigned bits)
+static unsigned __int128 range_of(unsigned bits)
 {
-    return (u128)1 << bits;
+    return (unsigned __int128)1 << bits;
 }
 
 /* counter.h: "at most the parts the machine could make in elapsed_ms at
  * four times its ideal rate plus 16"; otherwise "below a quarter of the
  * counter's range".  Both as the largest plausible distance. */
-static u128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms)
+static unsigned __int128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms)
 {
     if (ideal_ms > 0 && elapsed_ms >= 0)
-        return (u128)4 * (u128)elapsed_ms / (u128)ideal_ms + 16;
+        return (unsigned __int128)4 * (unsigned __int128)elapsed_ms /
+                   (unsigned __int128)ideal_ms +
+               16;
     return range_of(bits) / 4 - 1;
 }
 
@@ -117,10 +117,10 @@ static void run(const struct scenario *sc, uint64_t seed, size_t steps)
 {
     struct rng r = {seed};
     struct counter c;
-    u128 range = range_of(sc->bits);
+    unsigned __int128 range = range_of(sc->bits);
     uint64_t mask = sc->bits == 64 ? UINT64_MAX : (UINT64_C(1) << sc->bits) - 1;
     uint64_t hw = sc->start & mask; /* the register, as the machine holds it */
-    u128 made = 0, counted = 0;
+    unsigned __int128 made = 0, counted = 0;
     unsigned wraps = 0, resets = 0, restores = 0, still = 0;
     int mode = 2;          /* 0 stopped, 1 slow, 2 flat out */
     uint64_t slowdown = 1; /* mode 1: cycle = ideal x slowdown */
@@ -171,19 +171,20 @@ static void run(const struct scenario *sc, uint64_t seed, size_t steps)
          * the new reading is below the last one and the way round through
          * the wrap is longer than any plausible production. */
         if (sc->resets && below(&r, 2000) == 0) {
-            u128 b = spec_bound(sc->bits, sc->elapsed_known ? gap : -1, sc->ideal_ms);
+            unsigned __int128 b =
+                spec_bound(sc->bits, sc->elapsed_known ? gap : -1, sc->ideal_ms);
 
-            if ((u128)hw > (u128)parts && range - hw > b) {
+            if ((unsigned __int128)hw > (unsigned __int128)parts && range - hw > b) {
                 reset = 1;
                 hw = 0;
             }
         }
         if (reset) {
             want = COUNTER_RESET;
-        } else if ((u128)hw + parts >= range) {
+        } else if ((unsigned __int128)hw + parts >= range) {
             want = COUNTER_WRAP;
         }
-        hw = (uint64_t)(((u128)hw + parts) % range);
+        hw = (uint64_t)(((unsigned __int128)hw + parts) % range);
         made += parts;
 
         /* Some registers come back with junk above the width. */
@@ -508,7 +509,7 @@ static void test_bound_matches_spec(void **state)
     for (int i = 0; i < 200000; i++) {
         int64_t e = (int64_t)(next(&r) >> (1 + below(&r, 63)));
         int64_t ic = (int64_t)(next(&r) >> (1 + below(&r, 63)));
-        u128 b;
+        unsigned __int128 b;
         uint64_t edge;
 
         if (ic == 0)

@@ -23,7 +23,7 @@
 #include "linebeat/wire.h"
 #include "store.h"
 
-#define T0 1764370000000LL /* 2025-11-28T22:46:40Z: a minute boundary + 40 s */
+#define T0     1764370000000LL /* 2025-11-28T22:46:40Z: a minute boundary + 40 s */
 #define PREFIX "linebeat/v1"
 
 static char dir[256];
@@ -156,8 +156,8 @@ static void test_duplicates(void **state)
 
     assert_int_equal(db_agent_get(db, "cell-3", &a), 0);
     assert_int_equal(a.dups, 5);
-    assert_int_equal(db_machine_counts(db, "press-3", T0 - 60000, T0 + 60000, &good, &scrap),
-                     0);
+    assert_int_equal(
+        db_machine_counts(db, "press-3", T0 - 60000, T0 + 60000, &good, &scrap), 0);
     assert_int_equal(good, 5);
     /* The minute rollup counted new events only, too. */
     assert_int_equal(db_machines(db, T0 - 3600000, T0 + 3600000, find_machine, &f), 0);
@@ -272,8 +272,8 @@ static void test_unsynced_clock(void **state)
     store(db, &b, &res);
     lb_batch_free(&b);
     /* Dated recv - age, not by the agent's t. */
-    assert_int_equal(db_machine_counts(db, "lathe-1", recv - 2500, recv - 2499, &good, &scrap),
-                     0);
+    assert_int_equal(
+        db_machine_counts(db, "lathe-1", recv - 2500, recv - 2499, &good, &scrap), 0);
     assert_int_equal(good, 1);
     assert_int_equal(db_machine_counts(db, "lathe-1", 0, 2 * 86400000, &good, &scrap), 0);
     assert_int_equal(good, 0);
@@ -299,12 +299,14 @@ static void test_counts_interval(void **state)
     assert_int_equal(db_machine_counts(db, "press-3", T0, T0 + 5000, &good, &scrap), 0);
     assert_int_equal(good, 5);
     assert_int_equal(scrap, 2);
-    assert_int_equal(db_machine_counts(db, "press-3", T0 + 1, T0 + 5001, &good, &scrap), 0);
-    assert_int_equal(good, 5);
-    assert_int_equal(db_machine_counts(db, "press-3", T0 + 9000, T0 + 9000, &good, &scrap),
+    assert_int_equal(db_machine_counts(db, "press-3", T0 + 1, T0 + 5001, &good, &scrap),
                      0);
+    assert_int_equal(good, 5);
+    assert_int_equal(
+        db_machine_counts(db, "press-3", T0 + 9000, T0 + 9000, &good, &scrap), 0);
     assert_int_equal(good, 0);
-    assert_int_equal(db_machine_counts(db, "nope", T0, T0 + 5000, &good, &scrap), -ENOENT);
+    assert_int_equal(db_machine_counts(db, "nope", T0, T0 + 5000, &good, &scrap),
+                     -ENOENT);
 
     /* The interval sum must use the (dev, t_eff) index, never scan events
      * (platform-notes.md: the planner once chose a 14 s scan). */
@@ -319,11 +321,13 @@ static void test_counts_interval(void **state)
 static void test_malformed(void **state)
 {
     static const char good_events[] =
-        "{\"v\":1,\"agent\":\"cell-3\",\"boot\":\"6f1c2a90d4e8b713\",\"clock\":\"synced\","
+        "{\"v\":1,\"agent\":\"cell-3\",\"boot\":\"6f1c2a90d4e8b713\",\"clock\":"
+        "\"synced\","
         "\"sent\":1764370000123,\"events\":[{\"seq\":1,\"t\":1764369999000,\"age\":1123,"
         "\"dev\":\"press-3\",\"type\":\"count\",\"good\":5,\"scrap\":0,\"span\":1000}]}";
     static const char other_agent[] =
-        "{\"v\":1,\"agent\":\"cell-4\",\"boot\":\"6f1c2a90d4e8b713\",\"clock\":\"synced\","
+        "{\"v\":1,\"agent\":\"cell-4\",\"boot\":\"6f1c2a90d4e8b713\",\"clock\":"
+        "\"synced\","
         "\"sent\":1764370000123,\"events\":[{\"seq\":2,\"t\":1764369999000,\"age\":1123,"
         "\"dev\":\"press-3\",\"type\":\"count\",\"good\":5,\"scrap\":0,\"span\":1000}]}";
     struct store_result res;
@@ -334,28 +338,28 @@ static void test_malformed(void **state)
     assert_int_equal(db_open(path, 0, &db), 0);
     assert_int_equal(db_begin(db), 0);
 
-    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/cell-3/events", good_events,
-                                   strlen(good_events), T0, &res),
+    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/cell-3/events",
+                                   good_events, strlen(good_events), T0, &res),
                      0);
     assert_int_equal(res.kind, STORE_EVENTS);
     assert_int_equal(res.ack, 1);
     assert_int_equal(res.hw, 1);
 
-    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/cell-3/events", "garbage", 7,
-                                   T0, &res),
-                     0);
+    assert_int_equal(
+        store_message(db, PREFIX, PREFIX "/site-1/cell-3/events", "garbage", 7, T0, &res),
+        0);
     assert_int_equal(res.kind, STORE_MALFORMED);
     assert_true(strlen(res.why) > 0);
 
     /* Agent in the payload differs from the topic's: counted on the topic's. */
-    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/cell-3/events", other_agent,
-                                   strlen(other_agent), T0, &res),
+    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/cell-3/events",
+                                   other_agent, strlen(other_agent), T0, &res),
                      0);
     assert_int_equal(res.kind, STORE_MALFORMED);
 
     /* No valid agent in the topic: nothing per agent to count. */
-    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/bad+id/events", good_events,
-                                   strlen(good_events), T0, &res),
+    assert_int_equal(store_message(db, PREFIX, PREFIX "/site-1/bad+id/events",
+                                   good_events, strlen(good_events), T0, &res),
                      0);
     assert_int_equal(res.kind, STORE_MALFORMED);
     assert_string_equal(res.agent, "");
@@ -370,13 +374,14 @@ static void test_malformed(void **state)
 
 static void test_conflict_birth_status(void **state)
 {
-    static const char birth[] =
-        "{\"v\":1,\"agent\":\"cell-3\",\"boot\":\"6f1c2a90d4e8b713\",\"version\":\"0.1.0\","
-        "\"devices\":[{\"dev\":\"press-3\",\"profile\":\"sim\",\"ideal_cycle_ms\":2400}]}";
-    static const char online_b[] =
-        "{\"v\":1,\"agent\":\"cell-3\",\"boot\":\"bbbbbbbbbbbbbbbb\",\"status\":\"online\"}";
-    static const char offline_a[] =
-        "{\"v\":1,\"agent\":\"cell-3\",\"boot\":\"6f1c2a90d4e8b713\",\"status\":\"offline\"}";
+    static const char birth[] = "{\"v\":1,\"agent\":\"cell-3\",\"boot\":"
+                                "\"6f1c2a90d4e8b713\",\"version\":\"0.1.0\","
+                                "\"devices\":[{\"dev\":\"press-3\",\"profile\":\"sim\","
+                                "\"ideal_cycle_ms\":2400}]}";
+    static const char online_b[] = "{\"v\":1,\"agent\":\"cell-3\",\"boot\":"
+                                   "\"bbbbbbbbbbbbbbbb\",\"status\":\"online\"}";
+    static const char offline_a[] = "{\"v\":1,\"agent\":\"cell-3\",\"boot\":"
+                                    "\"6f1c2a90d4e8b713\",\"status\":\"offline\"}";
     struct db_batch_result bres;
     struct store_result res;
     struct lb_batch b;

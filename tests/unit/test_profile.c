@@ -31,8 +31,11 @@ static int setup(void **state)
     (void)state;
     if (src == NULL)
         src = ".";
-    snprintf(profdir, sizeof(profdir), "%s/devices/profiles", src);
-    snprintf(tmpdir, sizeof(tmpdir), "%s/test_profile.XXXXXX", tmp ? tmp : "/tmp");
+    if ((size_t)snprintf(profdir, sizeof(profdir), "%s/devices/profiles", src) >=
+            sizeof(profdir) ||
+        (size_t)snprintf(tmpdir, sizeof(tmpdir), "%s/test_profile.XXXXXX",
+                         tmp ? tmp : "/tmp") >= sizeof(tmpdir))
+        return -1;
     return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
@@ -61,8 +64,10 @@ static int teardown(void **state)
 static void write_file(const char *name, const char *text, char *path, size_t size)
 {
     FILE *f;
+    int n;
 
-    snprintf(path, size, "%s/%s", tmpdir, name);
+    n = snprintf(path, size, "%s/%s", tmpdir, name);
+    assert_true(n > 0 && (size_t)n < size);
     f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
