@@ -60,7 +60,7 @@ struct agent_conf {
 };
 
 /*
- * Reads and validates path into a freshly zeroed c, loading each machine's
+ * Reads and validates path into c, which must come zeroed (calloc), loading each machine's
  * profile.  Every problem goes to err as "file:line: key: problem" (err is
  * appended to, not cleared).  Returns 0, LB_E_CONFIG, or -errno when path
  * cannot be read.  On success, derived values are stored resolved:

@@ -13,6 +13,7 @@
 
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
+#include "linebeat/log.h"
 #include "linebeat/wire.h"
 #include "pages.h"
 
@@ -456,4 +457,18 @@ void pages_handle(const struct pages_env *env, struct db *db, const struct route
     }
     if (rep->body.err != 0)
         pages_error(rep, 500, r->json, "response too large");
+}
+
+void reply_header(struct reply *rep, const char *name, const char *value)
+{
+    size_t n = strlen(value);
+
+    if (rep->nheaders == REPLY_HEADERS_MAX || n >= REPLY_HEADER_VALUE) {
+        log_warnx("http: header %s dropped (%zu bytes, %d headers)", name, n,
+                  rep->nheaders);
+        return;
+    }
+    rep->headers[rep->nheaders].name = name;
+    memcpy(rep->headers[rep->nheaders].value, value, n + 1);
+    rep->nheaders++;
 }

@@ -18,6 +18,11 @@
 #define CT_JSON "application/json; charset=utf-8"
 #define CT_TEXT "text/plain; charset=utf-8"
 #define CT_PROM "text/plain; version=0.0.4; charset=utf-8"
+#define CT_CSV  "text/csv; charset=utf-8"
+#define CT_JS   "text/javascript; charset=utf-8"
+
+#define REPLY_HEADERS_MAX  4
+#define REPLY_HEADER_VALUE 320
 
 struct reply {
     int status;
@@ -25,14 +30,35 @@ struct reply {
     int no_store;     /* send Cache-Control: no-store */
     int html;         /* a page: send the restrictive CSP */
     struct buf body;
+    /* Extra headers (Set-Cookie, Location, Content-Disposition, Allow,
+     * Retry-After), added with reply_header. */
+    int nheaders;
+    struct {
+        const char *name; /* a string constant */
+        char value[REPLY_HEADER_VALUE];
+    } headers[REPLY_HEADERS_MAX];
 };
+
+struct session;
 
 /* What a request may read besides the database. */
 struct pages_env {
     const char *db_path;    /* for linebeat_db_bytes */
     struct ingest *ingest;  /* NULL when ingest does not run here */
     uint64_t http_requests; /* served so far */
+    /* Set by the auth gate (web.h) for routes it passed on: the logged-in
+     * user (NULL for /metrics with its bearer token), the method and the
+     * request body (a state-changing request's CSRF token was checked). */
+    const struct session *sess;
+    const char *method;
+    const char *body; /* NUL-terminated, body_len bytes; NULL when none */
+    size_t body_len;
 };
+
+/* Adds header name (a string constant) with value to rep.  Callers bound
+ * their values; one too long, or one header too many, is dropped and logged
+ * (a programming error, never input-driven). */
+void reply_header(struct reply *rep, const char *name, const char *value);
 
 /*
  * Renders the answer to route r (query values from and to for the counts

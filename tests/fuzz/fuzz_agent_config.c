@@ -182,6 +182,7 @@ static void check_reload(const struct agent_conf *c)
     }
     put(again_path, first, strlen(first));
     memset(errs, 0, sizeof(*errs));
+    memset(conf2, 0, sizeof(*conf2));
     rc = agent_conf_load(again_path, conf2, errs);
     if (rc != 0) {
         fprintf(stderr, "%s---\n%s", first, errs->text);
@@ -205,6 +206,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         setup();
     put(conf_path, data, size);
     memset(errs, 0, sizeof(*errs));
+    memset(conf, 0, sizeof(*conf));
     rc = agent_conf_load(conf_path, conf, errs);
     if (rc == 0) {
         if (errs->count != 0)

@@ -280,7 +280,7 @@ class Env:
 
     # --- linebeat-agent --------------------------------------------------
     def write_agent_conf(self, agent_id, sims, extra_agent="", spool="", machine_extra="",
-                         interval_ms=200):
+                         interval_ms=200, commit_ms=500):
         state = os.path.join(self.dir, "state-" + agent_id)
         conf = os.path.join(self.dir, agent_id + ".ini")
         with open(conf, "w") as f:
@@ -289,7 +289,7 @@ class Env:
                        extra_agent))
             f.write("[mqtt]\nurl = tcp://127.0.0.1:%d\nack_timeout_ms = 3000\n"
                     "reconnect_max_ms = 2000\n" % self.broker_port)
-            f.write("[spool]\ncommit_ms = 500\n%s\n" % spool)
+            f.write("[spool]\ncommit_ms = %d\n%s\n" % (commit_ms, spool))
             for s in sims:
                 f.write("[machine %s]\nprofile = %s\nhost = 127.0.0.1\nport = %d\n"
                         "interval_ms = %d\ntimeout_ms = 500\noffline_after = 3\n%s\n"

@@ -48,6 +48,13 @@ static char g_src[PATH_MAX]; /* LB_SOURCE_DIR */
 static int g_update;
 static struct agent_conf *g_conf;
 
+/* agent_conf_load wants zeroed memory, as from calloc. */
+static int load(const char *path, struct agent_conf *c, struct lb_conf_errors *err)
+{
+    memset(c, 0, sizeof(*c));
+    return agent_conf_load(path, c, err);
+}
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "r");
@@ -106,7 +113,7 @@ static char *conf_output(const char *path, int *rc)
     FILE *mem;
 
     memset(&err, 0, sizeof(err));
-    *rc = agent_conf_load(path, g_conf, &err);
+    *rc = load(path, g_conf, &err);
     if (*rc == 0) {
         assert_int_equal(err.count, 0);
         mem = open_memstream(&buf, &len);
@@ -254,7 +261,7 @@ static void test_print_reloads(void **state)
 
     (void)state;
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load("01-valid.ini", g_conf, &err), 0);
+    assert_int_equal(load("01-valid.ini", g_conf, &err), 0);
     mem = open_memstream(&buf, &len);
     assert_non_null(mem);
     agent_conf_print(g_conf, mem);
@@ -262,7 +269,7 @@ static void test_print_reloads(void **state)
     first = buf;
     assert_int_equal(write_tmp(tmpl, first), 0);
     memset(&err, 0, sizeof(err));
-    rc = agent_conf_load(tmpl, g_conf, &err);
+    rc = load(tmpl, g_conf, &err);
     if (rc != 0)
         print_error("%s", err.text);
     assert_int_equal(rc, 0);
@@ -286,7 +293,7 @@ static void test_resolved_values(void **state)
 
     (void)state;
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load("01-valid.ini", g_conf, &err), 0);
+    assert_int_equal(load("01-valid.ini", g_conf, &err), 0);
     assert_string_equal(g_conf->path, "01-valid.ini");
     assert_string_equal(g_conf->id, "cell-3");
     assert_int_equal(g_conf->log_level, 3);
@@ -330,7 +337,7 @@ static void test_relative_to_file(void **state)
     snprintf(want, sizeof(want), "%s/profiles", g_dir);
     assert_int_equal(chdir(".."), 0);
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load("config/01-valid.ini", g_conf, &err), 0);
+    assert_int_equal(load("config/01-valid.ini", g_conf, &err), 0);
     assert_int_equal(chdir(g_dir), 0);
     /* From tests/: "<tests>/" + "config" + "/profiles", the same directory. */
     assert_string_equal(g_conf->profiles_dir, want);
@@ -338,7 +345,7 @@ static void test_relative_to_file(void **state)
     snprintf(abs, sizeof(abs), "%s/01-valid.ini", g_dir);
     assert_int_equal(chdir("/"), 0);
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load(abs, g_conf, &err), 0);
+    assert_int_equal(load(abs, g_conf, &err), 0);
     assert_int_equal(chdir(g_dir), 0);
     assert_string_equal(g_conf->profiles_dir, want);
     assert_string_equal(g_conf->path, abs);
@@ -350,7 +357,7 @@ static void test_missing_file(void **state)
 
     (void)state;
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load("no-such.ini", g_conf, &err), -ENOENT);
+    assert_int_equal(load("no-such.ini", g_conf, &err), -ENOENT);
     assert_int_equal(err.count, 1);
     assert_string_equal(err.text,
                         "no-such.ini: file: cannot open: No such file or directory\n");
@@ -379,7 +386,7 @@ static void test_too_many_machines(void **state)
     fclose(mem);
     assert_int_equal(write_tmp(tmpl, text), 0);
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load(tmpl, g_conf, &err), LB_E_CONFIG);
+    assert_int_equal(load(tmpl, g_conf, &err), LB_E_CONFIG);
     assert_int_equal(err.count, 1);
     snprintf(want, sizeof(want), "%s:%d: machine: too many machines (at most %d)\n", tmpl,
              line - 2, AGENT_MAX_MACHINES);
@@ -392,7 +399,7 @@ static void test_too_many_machines(void **state)
         '\0';
     assert_int_equal(spit(tmpl, text), 0);
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load(tmpl, g_conf, &err), 0);
+    assert_int_equal(load(tmpl, g_conf, &err), 0);
     assert_int_equal(g_conf->nmachines, AGENT_MAX_MACHINES);
     unlink(tmpl);
     free(text);
@@ -406,9 +413,9 @@ static void test_errors_accumulate(void **state)
 
     (void)state;
     memset(&err, 0, sizeof(err));
-    assert_int_equal(agent_conf_load("09-bad-enum.ini", g_conf, &err), LB_E_CONFIG);
+    assert_int_equal(load("09-bad-enum.ini", g_conf, &err), LB_E_CONFIG);
     assert_int_equal(err.count, 1);
-    assert_int_equal(agent_conf_load("02-minimal.ini", g_conf, &err), 0);
+    assert_int_equal(load("02-minimal.ini", g_conf, &err), 0);
     assert_int_equal(err.count, 1);
     assert_string_equal(g_conf->site, "default");
     assert_int_equal(g_conf->nmachines, 0);
