@@ -11,17 +11,32 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 jobs=$(nproc)
 status=0
+passed=0
+failed=0
+# suite NAME CMD...: runs one suite and tallies it for the closing line.
+suite() {
+    local name=$1
+    shift
+    if "$@"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        status=1
+        echo "suite $name FAILED"
+    fi
+}
 
 echo "== build (warnings are errors)"
 build build -DLB_WERROR=ON
 echo "== tests"
-ctest --test-dir build --output-on-failure -j "$jobs" || status=1
+suite tests ctest --test-dir build --output-on-failure -j "$jobs"
 
 echo "== build with AddressSanitizer + UndefinedBehaviorSanitizer"
 build build-asan -DLB_WERROR=ON -DLB_ASAN=ON -DLB_UBSAN=ON
 echo "== tests under ASan + UBSan (the slow outage tests ran above)"
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow || status=1
+suite sanitizers env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    UBSAN_OPTIONS=print_stacktrace=1 \
+    ctest --test-dir build-asan --output-on-failure -j "$jobs" -LE slow
 
 if [ -d tests/fuzz ] && [ -f tests/fuzz/CMakeLists.txt ]; then
     echo "== fuzz targets (short smoke run each)"
@@ -33,14 +48,18 @@ if [ -d tests/fuzz ] && [ -f tests/fuzz/CMakeLists.txt ]; then
         mkdir -p "build-fuzz/corpus-$name"
         args=("build-fuzz/corpus-$name")
         [ -d "$corpus" ] && args+=("$corpus")
-        if "$f" -max_total_time="${LB_FUZZ_SECONDS:-20}" -timeout=10 "${args[@]}" \
+        if "$f" -max_total_time="${LB_FUZZ_SECONDS:-20}" -timeout=10 -print_final_stats=1 "${args[@]}" \
             >"build-fuzz/$name.log" 2>&1; then
-            echo "$name: ok ($(grep -c . "build-fuzz/$name.log") log lines)"
+            echo "$name: ok ($(grep -o 'stat::number_of_executed_units: [0-9]*' \
+                "build-fuzz/$name.log" | grep -o '[0-9]*$' || echo '?') runs)"
+            passed=$((passed + 1))
         else
-            echo "$name: FAILED"; tail -30 "build-fuzz/$name.log"; status=1
+            echo "$name: FAILED"; tail -30 "build-fuzz/$name.log"
+            failed=$((failed + 1))
+            status=1
         fi
     done
 fi
 
-[ "$status" -eq 0 ] && echo "all suites passed" || echo "SOME SUITES FAILED"
+echo "suites: $passed passed, $failed failed"
 exit "$status"
