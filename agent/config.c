@@ -16,6 +16,8 @@
 #include "config.h"
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "linebeat/scanner.h"
+#include "linebeat/secret.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -49,6 +51,11 @@ struct scan {
 
 static void *single_instance(void *ctx, const char *id, char *err, size_t errlen);
 static void *machine_instance(void *ctx, const char *id, char *err, size_t errlen);
+static int machine_other(void *ctx, void *obj, const char *key, const char *value,
+                         char *err, size_t errlen);
+static void check_links(const struct agent_conf *c, struct lb_conf_errors *err);
+static void apply_overrides(struct agent_conf *c, const int *rcs,
+                            struct lb_conf_errors *err);
 static char *trim(char *s);
 static enum scan_kind scan_next(struct scan *s);
 static int find_line(const char *path, const char *section, const char *id,
@@ -60,6 +67,7 @@ static void resolve_dir(const char *path, char *dir, size_t size, const char *ke
                         struct lb_conf_errors *err);
 static void check_agent(struct agent_conf *c, struct lb_conf_errors *err);
 static void check_mqtt(const struct agent_conf *c, struct lb_conf_errors *err);
+static void check_tls(struct agent_conf *c, struct lb_conf_errors *err);
 static void resolve_machine(const struct agent_conf *c, struct machine_conf *m,
                             struct lb_conf_errors *err);
 static void load_profiles(struct agent_conf *c, struct lb_conf_errors *err);
@@ -69,9 +77,32 @@ static void errors_append(struct lb_conf_errors *dst, const struct lb_conf_error
 static int line_reported(const struct lb_conf_errors *err, const char *path, int line);
 static void empty_string(const struct agent_conf *c, const char *section, const char *id,
                          const char *key, const char *value, struct lb_conf_errors *err);
+static void *scanner_instance(void *ctx, const char *id, char *err, size_t errlen);
+static int parse_feedback(const char *s, struct feedback_conf *fb);
+static void check_scanners(struct agent_conf *c, struct lb_conf_errors *err);
+static void print_feedback(FILE *f, const char *key, const struct feedback_conf *fb);
 static void md_cell(FILE *f, const char *s);
 static void help_section(FILE *f, const struct lb_conf_section *s,
                          const struct section_doc *d);
+
+static const char *const link_names[] = {"tcp", "rtu", NULL};
+static const char *const parity_names[] = {"N", "E", "O", NULL};
+
+/* Keys that belong to one kind of link only. */
+static const char *const tcp_only[] = {"host", "port", "close_after_poll"};
+static const char *const rtu_only[] = {"device",    "baud",      "parity",
+                                       "data_bits", "stop_bits", "rs485"};
+
+/* Scanners: spellings in the order of enum lb_scanner_type, lb_layout and
+ * lb_term, and the keys that belong to one type only. */
+static const char *const scanner_types[] = {"evdev", "serial", NULL};
+static const char *const layout_names[] = {"us", "de", NULL};
+static const char *const term_names[] = {"any", "cr", "lf", "crlf", "none", NULL};
+static const char *const evdev_only[] = {"layout", "grab"};
+static const char *const serial_only[] = {"baud", "terminator"};
+_Static_assert(LB_SCANNER_EVDEV == 0 && LB_SCANNER_SERIAL == 1 && LB_LAYOUT_US == 0 &&
+                   LB_LAYOUT_DE == 1 && LB_TERM_ANY == 0 && LB_TERM_NONE == 4,
+               "scanner spellings follow linebeat/scanner.h");
 
 /* log_level is stored as the index of its spelling: keep them in step. */
 static const char *const log_levels[] = {"err", "warn", "info", "debug", NULL};
@@ -120,6 +151,11 @@ static const struct lb_conf_key mqtt_keys[] = {
               "Events messages published and awaiting PUBACK at once."),
     AGENT_KEY("batch_events", LB_CONF_INT, "500", 1, LB_WIRE_MAX_EVENTS, batch_events,
               NULL, "Most events in one events message."),
+    AGENT_KEY("window_events", LB_CONF_INT, "20000", 1, 10000000, window_events, NULL,
+              "End-to-end flow control: at most this many events (by seq) are sent "
+              "beyond the server's ack. Bounds what a replay after an outage puts "
+              "in the broker's and the server's queues at once, and so how long "
+              "live events wait behind it."),
     AGENT_KEY("ack_timeout_ms", LB_CONF_INT, "10000", 1000, 3600000, ack_timeout_ms, NULL,
               "When the server's ack stops advancing this long while events are "
               "unconfirmed, send again from the first unconfirmed event."),
@@ -128,6 +164,27 @@ static const struct lb_conf_key mqtt_keys[] = {
               "failure."),
     AGENT_KEY("reconnect_max_ms", LB_CONF_INT, "30000", 1000, 3600000, reconnect_max_ms,
               NULL, "Cap of the reconnect delay; at least reconnect_min_ms."),
+    AGENT_KEY("ca_file", LB_CONF_STR, "", 0, AGENT_PATH_MAX - 1, ca_file, NULL,
+              "TLS (ssl:// or mqtts:// url): PEM file of the certificate authorities "
+              "that sign the broker's certificate. Empty: the system's trust store. "
+              "A relative path is taken from the config file's directory."),
+    AGENT_KEY("cert_file", LB_CONF_STR, "", 0, AGENT_PATH_MAX - 1, cert_file, NULL,
+              "TLS: this agent's client certificate (PEM), for a broker that "
+              "requires one. Empty: none."),
+    AGENT_KEY("key_file", LB_CONF_STR, "", 0, AGENT_PATH_MAX - 1, key_file, NULL,
+              "TLS: the private key (PEM) of cert_file. Empty: cert_file holds it."),
+    AGENT_KEY("insecure", LB_CONF_BOOL, "no", 0, 0, insecure, NULL,
+              "TLS: yes skips checking the broker's certificate and host name. The "
+              "link is encrypted but anyone in the path can pose as the broker: for "
+              "a first test only."),
+    AGENT_KEY("username", LB_CONF_STR, "", 0, 127, username, NULL,
+              "MQTT user name. Empty: the agent id when password_file is set (the "
+              "packaged Mosquitto ACL expects that), else no user name."),
+    AGENT_KEY("password_file", LB_CONF_STR, "", 0, AGENT_PATH_MAX - 1, password_file,
+              NULL,
+              "File whose only line is the MQTT password. It must not be "
+              "accessible by group or others (chmod 600): the agent refuses to "
+              "start otherwise. Empty: no password."),
 };
 
 static const struct lb_conf_key spool_keys[] = {
@@ -146,23 +203,47 @@ static const struct lb_conf_key machine_keys[] = {
     {"profile", LB_CONF_ID, NULL, 0, LB_PROFILE_MAX,
      offsetof(struct machine_conf, profile), NULL,
      "Device profile: the register map, read from profiles_dir/NAME.ini."},
-    MACHINE_KEY("host", LB_CONF_STR, NULL, 0, 255, host,
-                "Modbus TCP address of the machine or its gateway (name or IP)."),
-    MACHINE_KEY("port", LB_CONF_INT, "502", 1, 65535, port, "Modbus TCP port."),
+    {"link", LB_CONF_ENUM, "tcp", 0, 0, offsetof(struct machine_conf, link), link_names,
+     "How the machine is reached: tcp (Modbus TCP: host, port) or rtu (Modbus RTU "
+     "on a serial line: device, baud, parity, data_bits, stop_bits, rs485)."},
+    MACHINE_KEY("host", LB_CONF_STR, "", 0, 255, host,
+                "tcp: address of the machine or its gateway (name or IP). Required "
+                "for tcp."),
+    MACHINE_KEY("port", LB_CONF_INT, "502", 1, 65535, port, "tcp: Modbus TCP port."),
+    MACHINE_KEY("device", LB_CONF_STR, "", 0, 255, device,
+                "rtu: the serial device, e.g. /dev/ttyUSB0 or a stable "
+                "/dev/serial/by-id/ name. Required for rtu. Machines on the same "
+                "device share the bus: one worker polls them in turn, and their "
+                "serial settings must be equal."),
+    MACHINE_KEY("baud", LB_CONF_INT, "19200", 300, 4000000, baud,
+                "rtu: line speed, a standard rate (9600, 19200, 38400, 115200, ...)."),
+    {"parity", LB_CONF_ENUM, "E", 0, 0, offsetof(struct machine_conf, parity),
+     parity_names, "rtu: parity: N (none), E (even, the Modbus default) or O (odd)."},
+    MACHINE_KEY("data_bits", LB_CONF_INT, "8", 7, 8, data_bits,
+                "rtu: data bits per character (Modbus RTU uses 8)."),
+    MACHINE_KEY("stop_bits", LB_CONF_INT, "1", 1, 2, stop_bits,
+                "rtu: stop bits; Modbus asks for 2 when parity is N."),
+    {"rs485", LB_CONF_BOOL, "no", 0, 0, offsetof(struct machine_conf, rs485), NULL,
+     "rtu: switch the port to RS-485 mode, the kernel driving RTS around each "
+     "frame (TIOCSRS485), for UARTs whose driver supports it. Leave it at no "
+     "for adapters with automatic direction control (most USB ones)."},
     MACHINE_KEY("unit", LB_CONF_INT, "1", 0, 247, unit,
-                "Modbus unit (slave) id; gateways use it to pick the device."),
+                "Modbus unit (slave) id: the device on a bus, or behind a TCP "
+                "gateway; 1 to 247 for rtu."),
     MACHINE_KEY("interval_ms", LB_CONF_INT, "1000", 50, 3600000, interval_ms,
                 "Poll period."),
-    MACHINE_KEY("timeout_ms", LB_CONF_INT, "1000", 10, 60000, timeout_ms,
-                "Modbus response timeout."),
+    MACHINE_KEY("timeout_ms", LB_CONF_INT, "0", 0, 60000, timeout_ms,
+                "Modbus response timeout. 0: automatic, 1000 for tcp; for rtu the "
+                "time of a 256-byte frame at the line's speed plus 200 (347 at 19200 "
+                "8E1). For rtu a smaller value than that is raised to it."),
     MACHINE_KEY("ideal_cycle_ms", LB_CONF_INT, "0", 0, 86400000, ideal_cycle_ms,
                 "Ideal cycle time of one part. 0: unknown; then rate-based states "
                 "use the defaults below and counter wraps are judged by the "
                 "counter's width only."),
     {"close_after_poll", LB_CONF_BOOL, "no", 0, 0,
      offsetof(struct machine_conf, close_after_poll), NULL,
-     "Close the connection after each poll, for devices that accept only one "
-     "client or drop idle ones."},
+     "tcp: close the connection after each poll, for devices that accept only "
+     "one client or drop idle ones."},
     MACHINE_KEY("offline_after", LB_CONF_INT, "3", 1, 1000, offline_after,
                 "Failed polls in a row before the machine is reported offline."),
     MACHINE_KEY("idle_after_ms", LB_CONF_INT, "0", 0, 86400000, idle_after_ms,
@@ -173,12 +254,108 @@ static const struct lb_conf_key machine_keys[] = {
                 "0: 300000. Must be greater than idle_after_ms."),
 };
 
+#define SCAN_PREFIX_KEY(n, r, d, h)                                                      \
+    AGENT_KEY(n, LB_CONF_STR, d, 0, SCAN_PREFIX_MAX, scan.prefix[r], NULL, h)
+#define SCAN_REGEX_KEY(n, r)                                                             \
+    AGENT_KEY(n "_regex", LB_CONF_STR, "", 0, SCAN_REGEX_MAX, scan.regex[r], NULL,       \
+              "Instead of the prefix: a POSIX extended regular expression that must "    \
+              "match the whole code; group 1 is the value (without a group, the whole "  \
+              "code).")
+
+static const struct lb_conf_key scan_keys[] = {
+    SCAN_PREFIX_KEY("order_start", SCAN_R_ORDER_START, "WO-",
+                    "Prefix of order codes: the rest is the order number, and the order "
+                    "starts on the scanner's machine (ending the one that ran there). "
+                    "Empty: not recognised."),
+    SCAN_REGEX_KEY("order_start", SCAN_R_ORDER_START),
+    SCAN_PREFIX_KEY("order_end", SCAN_R_ORDER_END, "END-",
+                    "Prefix of order-end codes: the rest is the order number; the prefix "
+                    "alone ends whatever order runs on the machine."),
+    SCAN_REGEX_KEY("order_end", SCAN_R_ORDER_END),
+    SCAN_PREFIX_KEY("operator", SCAN_R_OPERATOR, "OP-",
+                    "Prefix of operator badges: the rest is the badge number."),
+    SCAN_REGEX_KEY("operator", SCAN_R_OPERATOR),
+    SCAN_PREFIX_KEY("downtime_reason", SCAN_R_DOWNTIME, "DT-",
+                    "Prefix of downtime reason codes: the rest is the reason code, "
+                    "which labels the machine's current or last stop."),
+    SCAN_REGEX_KEY("downtime_reason", SCAN_R_DOWNTIME),
+    SCAN_PREFIX_KEY("scrap", SCAN_R_SCRAP, "SC-",
+                    "Prefix of scrap codes: REASON, or REASON, qty_separator and a "
+                    "quantity (SC-BURR*3); without a quantity, 1."),
+    AGENT_KEY("scrap_regex", LB_CONF_STR, "", 0, SCAN_REGEX_MAX, scan.regex[SCAN_R_SCRAP],
+              NULL,
+              "Instead of the prefix: a POSIX extended regular expression that must "
+              "match the whole code; group 1 is the reason, group 2 (optional) the "
+              "quantity."),
+    SCAN_PREFIX_KEY("machine", SCAN_R_MACHINE, "MC-",
+                    "Prefix of machine labels: the rest is a machine id of this agent, "
+                    "and the scanner's later scans are about that machine (a scanner "
+                    "shared by several machines)."),
+    SCAN_REGEX_KEY("machine", SCAN_R_MACHINE),
+    AGENT_KEY("qty_separator", LB_CONF_STR, "*", 0, SCAN_SEP_MAX, scan.qty_separator,
+              NULL,
+              "Separates a scrap reason from its quantity. Empty: scrap codes carry "
+              "no quantity."),
+    AGENT_KEY("qty_max", LB_CONF_INT, "10000", 1, 1000000000, scan.qty_max, NULL,
+              "Largest scrap quantity one scan may carry; a larger one is refused."),
+    AGENT_KEY("ignore_case", LB_CONF_BOOL, "no", 0, 0, scan.ignore_case, NULL,
+              "Match prefixes and regular expressions without regard to case (a "
+              "keyboard scanner with Caps Lock on types wo-1001). Values keep the "
+              "case scanned."),
+};
+
+#define SCANNER_KEY(n, t, d, lo, hi, field, ch, h)                                       \
+    {                                                                                    \
+        n, t, d, lo, hi, offsetof(struct scanner_conf, field), ch, h                     \
+    }
+
+static const struct lb_conf_key scanner_keys[] = {
+    SCANNER_KEY("type", LB_CONF_ENUM, "evdev", 0, 0, type, scanner_types,
+                "evdev: a USB scanner that types like a keyboard (HID), read "
+                "through the kernel's input layer; serial: a serial or USB-CDC "
+                "scanner (a tty) that sends one line per scan."),
+    SCANNER_KEY("device", LB_CONF_STR, NULL, 0, 255, device, NULL,
+                "The device: for evdev best a stable /dev/input/by-id/...-event-kbd "
+                "name, for serial e.g. /dev/ttyACM0 or a /dev/serial/by-id/ name. A "
+                "scanner that is missing or unplugged is opened again every 2 s."),
+    SCANNER_KEY("machine", LB_CONF_STR, "", 0, LB_ID_MAX, machine, NULL,
+                "The [machine] its scans are about. Empty: none until a machine "
+                "label is scanned; scans before that are published as unknown."),
+    SCANNER_KEY("layout", LB_CONF_ENUM, "us", 0, 0, layout, layout_names,
+                "evdev: the keyboard layout the scanner is set to type in."),
+    SCANNER_KEY("grab", LB_CONF_BOOL, "yes", 0, 0, grab, NULL,
+                "evdev: take the scanner exclusively, so its scans do not also type "
+                "into a console or another program."),
+    SCANNER_KEY("baud", LB_CONF_INT, "9600", 1200, 460800, baud, NULL,
+                "serial: line speed (1200 to 460800, a standard rate); 8N1."),
+    SCANNER_KEY("terminator", LB_CONF_ENUM, "any", 0, 0, terminator, term_names,
+                "serial: what ends a scan: cr, lf, crlf, any (CR or LF) or none "
+                "(only the idle gap)."),
+    SCANNER_KEY("idle_ms", LB_CONF_INT, "100", 0, 10000, idle_ms, NULL,
+                "A pause this long inside a scan ends it, for scanners set up "
+                "without an Enter or terminator suffix. 0: never (required to be "
+                "more than 0 with terminator = none)."),
+    SCANNER_KEY("feedback_ok", LB_CONF_STR, "", 0, 63, feedback_ok, NULL,
+                "Written to the machine when a scan is taken: AREA:ADDRESS=VALUE "
+                "with AREA coil or holding, e.g. coil:16=1 for a green light. "
+                "Empty: nothing."),
+    SCANNER_KEY("feedback_error", LB_CONF_STR, "", 0, 63, feedback_error, NULL,
+                "Written to the machine when a scan is refused (unknown, malformed, "
+                "another machine's label): as feedback_ok, e.g. coil:17=1 for a "
+                "buzzer."),
+    SCANNER_KEY("feedback_ms", LB_CONF_INT, "1000", 0, 60000, feedback_ms, NULL,
+                "After this long the feedback coil or register is written 0 again. "
+                "0: left as written."),
+};
+
 /* Order matters only for agent_conf_print and agent_conf_help. */
 static const struct lb_conf_section sections[] = {
     {"agent", 0, agent_keys, NELEM(agent_keys), single_instance, NULL},
     {"mqtt", 0, mqtt_keys, NELEM(mqtt_keys), single_instance, NULL},
     {"spool", 0, spool_keys, NELEM(spool_keys), single_instance, NULL},
-    {"machine", 1, machine_keys, NELEM(machine_keys), machine_instance, NULL},
+    {"machine", 1, machine_keys, NELEM(machine_keys), machine_instance, machine_other},
+    {"scan", 0, scan_keys, NELEM(scan_keys), single_instance, NULL},
+    {"scanner", 1, scanner_keys, NELEM(scanner_keys), scanner_instance, NULL},
 };
 
 static const struct section_doc section_docs[NELEM(sections)] = {
@@ -187,10 +364,26 @@ static const struct section_doc section_docs[NELEM(sections)] = {
     {"[spool]", "The on-disk store of events not yet confirmed by the server. Optional."},
     {"[machine NAME]",
      "One per machine this agent reads, at most 256. NAME is the machine's id "
-     "on the wire (\"dev\"): letters, digits, _ . - and unique in the plant."},
+     "on the wire (\"dev\"): letters, digits, _ . - and unique in the plant.\n\n"
+     "Besides the keys below, a machine may change single values of its "
+     "profile, one line each, as `ROLE.KEY = VALUE`: ROLE is a value section of "
+     "the profile (`good`, `total`, `scrap`, `state`, `reason`, `cycle`, "
+     "`control`), KEY one of `area`, `address`, `type`, `order`, `scale`, and "
+     "VALUE is written and checked as in a profile file (docs/profiles.md). "
+     "Example: `good.address = 10`, `good.order = CDAB`. A value the profile "
+     "lacks can be added with its area, address and type. At most 16 per "
+     "machine."},
+    {"[scan]",
+     "The scan grammar: what a scanned code means (docs/scanners.md). Each kind is "
+     "recognised by a prefix, or by a regular expression instead; the longest "
+     "matching prefix wins, regular expressions are tried before prefixes. A code "
+     "that matches nothing is published as an unknown scan. Optional."},
+    {"[scanner NAME]",
+     "One per barcode scanner, at most 32. NAME names it in the log. Scans become "
+     "`scan` events of the machine the scanner belongs to (docs/scanners.md)."},
 };
 
-/* The three single sections are all views of struct agent_conf itself. */
+/* The single sections are all views of struct agent_conf itself. */
 static void *single_instance(void *ctx, const char *id, char *err, size_t errlen)
 {
     (void)id;
@@ -213,6 +406,57 @@ static void *machine_instance(void *ctx, const char *id, char *err, size_t errle
     /* The reader checked id with lb_id_valid, so it fits. */
     snprintf(m->id, sizeof(m->id), "%s", id);
     return m;
+}
+
+static void *scanner_instance(void *ctx, const char *id, char *err, size_t errlen)
+{
+    struct agent_conf *c = ctx;
+    struct scanner_conf *sc;
+
+    if (c->nscanners == AGENT_MAX_SCANNERS) {
+        snprintf(err, errlen, "too many scanners (at most %d)", AGENT_MAX_SCANNERS);
+        return NULL;
+    }
+    sc = &c->scanners[c->nscanners++];
+    memset(sc, 0, sizeof(*sc));
+    snprintf(sc->id, sizeof(sc->id), "%s", id);
+    return sc;
+}
+
+/*
+ * Keys that are not in the machine table: "ROLE.KEY" changes to the
+ * machine's profile.  Parsed and checked on their own here, so that the
+ * reader puts file:line before a problem; checked against the profile once
+ * it is loaded (apply_overrides).
+ */
+static int machine_other(void *ctx, void *obj, const char *key, const char *value,
+                         char *err, size_t errlen)
+{
+    struct machine_conf *m = obj;
+    struct lb_override o;
+
+    (void)ctx;
+    if (strchr(key, '.') == NULL) {
+        snprintf(err, errlen, "unknown key in [machine]");
+        return -1;
+    }
+    if (lb_override_parse(key, value, &o, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < m->noverrides; i++) {
+        if (strcmp(m->override_names[i], key) == 0) {
+            snprintf(err, errlen, "set twice in [machine]");
+            return -1;
+        }
+    }
+    if (m->noverrides == MACHINE_MAX_OVERRIDES) {
+        snprintf(err, errlen, "more than %d profile changes in one machine",
+                 MACHINE_MAX_OVERRIDES);
+        return -1;
+    }
+    /* lb_override_parse accepted it, so it is a role and key name: short. */
+    snprintf(m->override_names[m->noverrides], MACHINE_OVERRIDE_NAME, "%s", key);
+    m->overrides[m->noverrides++] = o;
+    return 0;
 }
 
 static char *trim(char *s)
@@ -492,6 +736,53 @@ static void check_mqtt(const struct agent_conf *c, struct lb_conf_errors *err)
                       c->reconnect_max_ms, c->reconnect_min_ms);
 }
 
+/*
+ * TLS files and credentials.  TLS keys with a plain tcp:// url are an
+ * error, not ignored: whoever wrote them believes the link is encrypted.
+ * The password file is checked here (readable, mode 0600 or stricter) so
+ * that --check catches it; the agent reads it again when it starts.
+ */
+static void check_tls(struct agent_conf *c, struct lb_conf_errors *err)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+        int tls_only; /* a TLS setting, not a credential */
+    } files[] = {
+        {"ca_file", offsetof(struct agent_conf, ca_file), 1},
+        {"cert_file", offsetof(struct agent_conf, cert_file), 1},
+        {"key_file", offsetof(struct agent_conf, key_file), 1},
+        {"password_file", offsetof(struct agent_conf, password_file), 0},
+    };
+    int tls = strncmp(c->url, "ssl://", 6) == 0 || strncmp(c->url, "mqtts://", 8) == 0;
+    char why[AGENT_PATH_MAX + 128];
+
+    for (size_t i = 0; i < NELEM(files); i++) {
+        char *path = (char *)c + files[i].off;
+        int line;
+
+        if (path[0] == '\0')
+            continue;
+        line = key_line(c->path, "mqtt", NULL, files[i].key, 0);
+        resolve_dir(c->path, path, AGENT_PATH_MAX, files[i].key, err);
+        if (files[i].tls_only && !tls)
+            lb_conf_error(err, c->path, line, files[i].key,
+                          "set, but url '%s' is not TLS (ssl:// or mqtts://)", c->url);
+        else if (!files[i].tls_only && lb_secret_check(path, why, sizeof(why)) != 0)
+            lb_conf_error(err, c->path, line, files[i].key, "%s", why);
+        else if (files[i].tls_only && access(path, R_OK) != 0)
+            lb_conf_error(err, c->path, line, files[i].key, "%s: %s", path,
+                          strerror(errno));
+    }
+    if (c->insecure && !tls)
+        lb_conf_error(err, c->path, key_line(c->path, "mqtt", NULL, "insecure", 0),
+                      "insecure", "set, but url '%s' is not TLS (ssl:// or mqtts://)",
+                      c->url);
+    if (c->key_file[0] != '\0' && c->cert_file[0] == '\0')
+        lb_conf_error(err, c->path, key_line(c->path, "mqtt", NULL, "key_file", 0),
+                      "key_file", "needs cert_file (the certificate it belongs to)");
+}
+
 /* Resolves the defaults that depend on ideal_cycle_ms and stores them, so
  * the rest of the agent (and --check -v) sees the values in force. */
 static void resolve_machine(const struct agent_conf *c, struct machine_conf *m,
@@ -499,8 +790,40 @@ static void resolve_machine(const struct agent_conf *c, struct machine_conf *m,
 {
     int idle_default = m->idle_after_ms == 0;
     int down_default = m->down_after_ms == 0;
+    int rtu = m->link == LINK_RTU;
+    const char *const *other = rtu ? tcp_only : rtu_only;
+    size_t nother = rtu ? NELEM(tcp_only) : NELEM(rtu_only);
+    const char *addr_key = rtu ? "device" : "host";
+    struct lb_modbus_link l;
 
-    empty_string(c, "machine", m->id, "host", m->host, err);
+    /* A serial setting on a TCP machine (or the reverse) is a mistake about
+     * the link, not something to ignore. */
+    for (size_t i = 0; i < nother; i++) {
+        int line = find_line(c->path, "machine", m->id, other[i]);
+
+        if (line > 0 && !line_reported(err, c->path, line))
+            lb_conf_error(err, c->path, line, other[i], "only for link = %s",
+                          rtu ? "tcp" : "rtu");
+    }
+    if (find_line(c->path, "machine", m->id, addr_key) <= 0)
+        lb_conf_error(err, c->path, m->line, addr_key, "required in [machine %s]%s",
+                      m->id, rtu ? " with link = rtu" : "");
+    else
+        empty_string(c, "machine", m->id, addr_key, rtu ? m->device : m->host, err);
+    if (rtu && m->unit == 0)
+        lb_conf_error(
+            err, c->path, key_line(c->path, "machine", m->id, "unit", m->line), "unit",
+            "0 is the broadcast address: a device on a serial bus has 1 to 247");
+    if (rtu && !lb_modbus_baud_valid((int)m->baud))
+        lb_conf_error(
+            err, c->path, key_line(c->path, "machine", m->id, "baud", m->line), "baud",
+            "%" PRId64 " is not a standard rate (1200, 2400, 4800, 9600, 19200, "
+            "38400, 57600, 115200, 230400, ...)",
+            m->baud);
+    /* Store the timeout in force, so that --check -v shows it. */
+    agent_machine_link(m, &l);
+    if (lb_modbus_timeout_ms(&l, rtu) > 0)
+        m->timeout_ms = lb_modbus_timeout_ms(&l, rtu);
     if (idle_default)
         m->idle_after_ms =
             m->ideal_cycle_ms > 0 ? IDLE_CYCLES * m->ideal_cycle_ms : IDLE_DEFAULT_MS;
@@ -517,6 +840,96 @@ static void resolve_machine(const struct agent_conf *c, struct machine_conf *m,
             !idle_default           ? ""
             : m->ideal_cycle_ms > 0 ? ", 5 x ideal_cycle_ms"
                                     : ", the default");
+}
+
+void agent_machine_link(const struct machine_conf *m, struct lb_modbus_link *l)
+{
+    memset(l, 0, sizeof(*l));
+    /* Both fit: the tables bound them to 255 characters. */
+    snprintf(l->host, sizeof(l->host), "%s", m->host);
+    snprintf(l->device, sizeof(l->device), "%s", m->device);
+    l->port = (int)m->port;
+    l->baud = (int)m->baud;
+    l->parity = "NEO"[m->parity >= 0 && m->parity < 3 ? m->parity : 0];
+    l->data_bits = (int)m->data_bits;
+    l->stop_bits = (int)m->stop_bits;
+    l->rs485 = m->rs485;
+    l->unit = (int)m->unit;
+    l->timeout_ms = (int)m->timeout_ms;
+    l->close_after_poll = m->close_after_poll;
+}
+
+/*
+ * Machines on one serial device share a bus: one port, one speed and
+ * character format, distinct unit ids.  Problems are reported at the later
+ * machine, against the first one on that device.
+ */
+static void check_links(const struct agent_conf *c, struct lb_conf_errors *err)
+{
+    for (size_t i = 0; i < c->nmachines; i++) {
+        const struct machine_conf *m = &c->machines[i];
+        const struct machine_conf *first = NULL;
+
+        if (m->link != LINK_RTU || m->device[0] == '\0')
+            continue;
+        for (size_t j = 0; j < i && first == NULL; j++)
+            if (c->machines[j].link == LINK_RTU &&
+                strcmp(c->machines[j].device, m->device) == 0)
+                first = &c->machines[j];
+        if (first == NULL)
+            continue;
+        if (m->baud != first->baud || m->parity != first->parity ||
+            m->data_bits != first->data_bits || m->stop_bits != first->stop_bits ||
+            m->rs485 != first->rs485) {
+            const char *key = m->baud != first->baud             ? "baud"
+                              : m->parity != first->parity       ? "parity"
+                              : m->data_bits != first->data_bits ? "data_bits"
+                              : m->stop_bits != first->stop_bits ? "stop_bits"
+                                                                 : "rs485";
+
+            lb_conf_error(err, c->path, key_line(c->path, "machine", m->id, key, m->line),
+                          key,
+                          "differs from machine %s on the same bus %s: machines on "
+                          "one serial device share its settings",
+                          first->id, m->device);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const struct machine_conf *o = &c->machines[j];
+
+            if (o->link == LINK_RTU && strcmp(o->device, m->device) == 0 &&
+                o->unit == m->unit) {
+                lb_conf_error(
+                    err, c->path, key_line(c->path, "machine", m->id, "unit", m->line),
+                    "unit", "%" PRId64 " is machine %s's unit on the same bus %s",
+                    m->unit, o->id, m->device);
+                break;
+            }
+        }
+    }
+}
+
+/*
+ * Applies each machine's "ROLE.KEY = value" lines to its copy of the
+ * profile (rcs[i] is 0 when machine i's profile loaded), blaming the line
+ * of the change that breaks a rule.
+ */
+static void apply_overrides(struct agent_conf *c, const int *rcs,
+                            struct lb_conf_errors *err)
+{
+    for (size_t i = 0; i < c->nmachines; i++) {
+        struct machine_conf *m = &c->machines[i];
+        char why[256];
+        size_t bad;
+
+        if (m->profile[0] == '\0' || rcs[i] != 0 || m->noverrides == 0)
+            continue;
+        if (lb_profile_apply(&m->prof, m->overrides, m->noverrides, &bad, why,
+                             sizeof(why)) != 0)
+            lb_conf_error(
+                err, c->path,
+                key_line(c->path, "machine", m->id, m->override_names[bad], m->line),
+                m->override_names[bad], "%s (profile %s)", why, m->profile);
+    }
 }
 
 static void errors_append(struct lb_conf_errors *dst, const struct lb_conf_errors *src)
@@ -594,9 +1007,147 @@ static void load_profiles(struct agent_conf *c, struct lb_conf_errors *err)
         else if (rcs[i] == 0)
             check_profile(c, m, err);
     }
+    apply_overrides(c, rcs, err);
 out:
     free(rcs);
     free(perr);
+}
+
+/* "coil:16=1" or "holding:20=3" into fb; "" leaves it unset.  Returns 0,
+ * or -1 when s is not of that form. */
+static int parse_feedback(const char *s, struct feedback_conf *fb)
+{
+    static const struct {
+        const char *name;
+        enum lb_area area;
+        long max;
+    } areas[] = {{"coil:", LB_AREA_COIL, 1}, {"holding:", LB_AREA_HOLDING, 65535}};
+    char *end;
+    long addr, val;
+
+    memset(fb, 0, sizeof(*fb));
+    if (s[0] == '\0')
+        return 0;
+    for (size_t i = 0; i < NELEM(areas); i++) {
+        size_t n = strlen(areas[i].name);
+
+        if (strncmp(s, areas[i].name, n) != 0)
+            continue;
+        s += n;
+        if (*s < '0' || *s > '9')
+            return -1;
+        errno = 0;
+        addr = strtol(s, &end, 10);
+        if (errno != 0 || addr < 0 || addr > 65535 || *end != '=')
+            return -1;
+        s = end + 1;
+        if (*s < '0' || *s > '9')
+            return -1;
+        val = strtol(s, &end, 10);
+        if (errno != 0 || val < 0 || val > areas[i].max || *end != '\0')
+            return -1;
+        fb->set = 1;
+        fb->area = areas[i].area;
+        fb->address = (int)addr;
+        fb->value = (uint16_t)val;
+        return 0;
+    }
+    return -1;
+}
+
+/*
+ * [scan] must compile into a grammar, and each [scanner] must name a
+ * device, a machine of this agent (or none) and feedback writes that can
+ * be made, with only the keys of its type.
+ */
+static void check_scanners(struct agent_conf *c, struct lb_conf_errors *err)
+{
+    char why[256], key[48];
+
+    /* A regex replaces the rule's prefix: the default one goes, a prefix
+     * written next to it in the file is a mistake scan_rule_check names. */
+    for (int r = 0; r < SCAN_R_COUNT; r++) {
+        if (c->scan.regex[r][0] == '\0')
+            continue;
+        snprintf(key, sizeof(key), "%s", scan_rule_name((enum scan_rule)r));
+        if (find_line(c->path, "scan", NULL, key) <= 0)
+            c->scan.prefix[r][0] = '\0';
+    }
+    for (int r = 0; r < SCAN_R_COUNT; r++) {
+        if (scan_rule_check(&c->scan, (enum scan_rule)r, why, sizeof(why)) == 0)
+            continue;
+        snprintf(key, sizeof(key), "%s%s", scan_rule_name((enum scan_rule)r),
+                 c->scan.regex[r][0] != '\0' ? "_regex" : "");
+        lb_conf_error(
+            err, c->path,
+            key_line(c->path, "scan", NULL, key, find_line(c->path, "scan", NULL, NULL)),
+            key, "%s", why);
+    }
+
+    for (size_t i = 0; i < c->nscanners; i++) {
+        struct scanner_conf *sc = &c->scanners[i];
+        int serial = sc->type == LB_SCANNER_SERIAL;
+        const char *const *other = serial ? evdev_only : serial_only;
+        size_t nother = serial ? NELEM(evdev_only) : NELEM(serial_only);
+        size_t k;
+
+        sc->line = find_line(c->path, "scanner", sc->id, NULL);
+        for (k = 0; k < nother; k++) {
+            int line = find_line(c->path, "scanner", sc->id, other[k]);
+
+            if (line > 0 && !line_reported(err, c->path, line))
+                lb_conf_error(err, c->path, line, other[k], "only for type = %s",
+                              serial ? "evdev" : "serial");
+        }
+        empty_string(c, "scanner", sc->id, "device", sc->device, err);
+        for (size_t j = 0; j < i; j++) {
+            if (sc->device[0] != '\0' && strcmp(c->scanners[j].device, sc->device) == 0) {
+                lb_conf_error(err, c->path,
+                              key_line(c->path, "scanner", sc->id, "device", sc->line),
+                              "device", "%s is scanner %s's device", sc->device,
+                              c->scanners[j].id);
+                break;
+            }
+        }
+        if (sc->machine[0] != '\0') {
+            for (k = 0; k < c->nmachines; k++)
+                if (strcmp(c->machines[k].id, sc->machine) == 0)
+                    break;
+            if (k == c->nmachines)
+                lb_conf_error(err, c->path,
+                              key_line(c->path, "scanner", sc->id, "machine", sc->line),
+                              "machine", "no [machine %s] in this file", sc->machine);
+        }
+        if (serial && !lb_scanner_baud_valid((int)sc->baud))
+            lb_conf_error(err, c->path,
+                          key_line(c->path, "scanner", sc->id, "baud", sc->line), "baud",
+                          "%" PRId64 " is not a standard rate (1200, 2400, 4800, 9600, "
+                          "19200, 38400, 57600, 115200, 230400, 460800)",
+                          sc->baud);
+        if (serial && sc->terminator == LB_TERM_NONE && sc->idle_ms == 0)
+            lb_conf_error(
+                err, c->path,
+                key_line(c->path, "scanner", sc->id, "idle_ms",
+                         key_line(c->path, "scanner", sc->id, "terminator", sc->line)),
+                "idle_ms",
+                "must be more than 0 with terminator = none: "
+                "nothing else would end a scan");
+        if (parse_feedback(sc->feedback_ok, &sc->fb_ok) != 0)
+            lb_conf_error(err, c->path,
+                          key_line(c->path, "scanner", sc->id, "feedback_ok", sc->line),
+                          "feedback_ok",
+                          "'%s' is not coil:ADDRESS=0|1 or holding:ADDRESS=VALUE "
+                          "(address and value 0-65535)",
+                          sc->feedback_ok);
+        if (parse_feedback(sc->feedback_error, &sc->fb_error) != 0)
+            lb_conf_error(
+                err, c->path,
+                key_line(c->path, "scanner", sc->id, "feedback_error", sc->line),
+                "feedback_error",
+                "'%s' is not coil:ADDRESS=0|1 or holding:ADDRESS=VALUE "
+                "(address and value 0-65535)",
+                sc->feedback_error);
+    }
 }
 
 int agent_conf_load(const char *path, struct agent_conf *c, struct lb_conf_errors *err)
@@ -607,6 +1158,7 @@ int agent_conf_load(const char *path, struct agent_conf *c, struct lb_conf_error
     /* c comes zeroed (calloc): clearing it again would touch every page of
      * the machine table, megabytes of resident memory on a small board. */
     c->nmachines = 0;
+    c->nscanners = 0;
     if (strlen(path) >= sizeof(c->path)) {
         lb_conf_error(err, path, 0, "file", "path longer than %zu characters",
                       sizeof(c->path) - 1);
@@ -619,9 +1171,12 @@ int agent_conf_load(const char *path, struct agent_conf *c, struct lb_conf_error
     machine_lines(path, c);
     check_agent(c, err);
     check_mqtt(c, err);
+    check_tls(c, err);
     for (size_t i = 0; i < c->nmachines; i++)
         resolve_machine(c, &c->machines[i], err);
+    check_links(c, err);
     load_profiles(c, err);
+    check_scanners(c, err);
     return err->count > start ? LB_E_CONFIG : 0;
 }
 
@@ -630,15 +1185,92 @@ void agent_conf_print(const struct agent_conf *c, FILE *f)
     for (size_t i = 0; i < NELEM(sections); i++) {
         const struct lb_conf_section *s = &sections[i];
 
-        if (s->multi)
+        /* [scan] goes with the scanners, below. */
+        if (s->multi || s->keys == scan_keys)
             continue;
         fprintf(f, "%s[%s]\n", i ? "\n" : "", s->name);
         lb_conf_print(s->keys, s->nkeys, c, f);
     }
     for (size_t i = 0; i < c->nmachines; i++) {
-        fprintf(f, "\n[machine %s]\n", c->machines[i].id);
-        lb_conf_print(machine_keys, NELEM(machine_keys), &c->machines[i], f);
+        const struct machine_conf *m = &c->machines[i];
+        const char *const *other = m->link == LINK_RTU ? tcp_only : rtu_only;
+        size_t nother = m->link == LINK_RTU ? NELEM(tcp_only) : NELEM(rtu_only);
+
+        fprintf(f, "\n[machine %s]\n", m->id);
+        /* The keys of the machine's kind of link only: a TCP machine has no
+         * baud rate worth showing. */
+        for (size_t k = 0; k < NELEM(machine_keys); k++) {
+            size_t j;
+
+            for (j = 0; j < nother; j++)
+                if (strcmp(machine_keys[k].name, other[j]) == 0)
+                    break;
+            if (j == nother)
+                lb_conf_print(&machine_keys[k], 1, m, f);
+        }
+        for (size_t k = 0; k < m->noverrides; k++) {
+            const struct lb_override *o = &m->overrides[k];
+
+            fprintf(f, "%s = ", m->override_names[k]);
+            switch (o->key) {
+            case LB_VKEY_AREA:
+                fprintf(f, "%s\n", lb_area_name((enum lb_area)o->choice));
+                break;
+            case LB_VKEY_ADDRESS:
+                fprintf(f, "%ld\n", o->address);
+                break;
+            case LB_VKEY_TYPE:
+                fprintf(f, "%s\n", lb_vtype_name((enum lb_vtype)o->choice));
+                break;
+            case LB_VKEY_ORDER:
+                fprintf(f, "%s\n", lb_order_name((enum lb_order)o->choice));
+                break;
+            case LB_VKEY_SCALE:
+            case LB_VKEY_COUNT:
+            default:
+                fprintf(f, "%.17g\n", o->scale);
+                break;
+            }
+        }
     }
+    /* The grammar matters only to scanners: a file without any shows none. */
+    if (c->nscanners > 0) {
+        fprintf(f, "\n[scan]\n");
+        lb_conf_print(scan_keys, NELEM(scan_keys), c, f);
+    }
+    for (size_t i = 0; i < c->nscanners; i++) {
+        const struct scanner_conf *sc = &c->scanners[i];
+        int serial = sc->type == LB_SCANNER_SERIAL;
+        const char *const *other = serial ? evdev_only : serial_only;
+        size_t nother = serial ? NELEM(evdev_only) : NELEM(serial_only);
+
+        fprintf(f, "\n[scanner %s]\n", sc->id);
+        for (size_t k = 0; k < NELEM(scanner_keys); k++) {
+            size_t j;
+
+            for (j = 0; j < nother; j++)
+                if (strcmp(scanner_keys[k].name, other[j]) == 0)
+                    break;
+            if (j < nother)
+                continue;
+            if (strcmp(scanner_keys[k].name, "feedback_ok") == 0)
+                print_feedback(f, "feedback_ok", &sc->fb_ok);
+            else if (strcmp(scanner_keys[k].name, "feedback_error") == 0)
+                print_feedback(f, "feedback_error", &sc->fb_error);
+            else
+                lb_conf_print(&scanner_keys[k], 1, sc, f);
+        }
+    }
+}
+
+/* A feedback write in its normal form ("coil:16=1"), "" when unset. */
+static void print_feedback(FILE *f, const char *key, const struct feedback_conf *fb)
+{
+    if (!fb->set)
+        fprintf(f, "%s = \n", key);
+    else
+        fprintf(f, "%s = %s:%d=%u\n", key, fb->area == LB_AREA_COIL ? "coil" : "holding",
+                fb->address, (unsigned)fb->value);
 }
 
 /* Table cells must not break the row (the column separator) nor turn into
@@ -735,5 +1367,32 @@ void agent_conf_help(FILE *f)
                "profile = sim\n"
                "host = 192.168.10.31\n"
                "ideal_cycle_ms = 2400\n"
+               "\n"
+               "; two counters on one RS-485 bus, polled in turn by one worker;\n"
+               "; 9600 8N2 are the Autonics CT's factory settings\n"
+               "[machine packer-1]\n"
+               "profile = autonics-ct\n"
+               "link = rtu\n"
+               "device = /dev/ttyUSB0\n"
+               "baud = 9600\n"
+               "parity = N\n"
+               "stop_bits = 2\n"
+               "unit = 1\n"
+               "\n"
+               "[machine packer-2]\n"
+               "profile = autonics-ct\n"
+               "link = rtu\n"
+               "device = /dev/ttyUSB0\n"
+               "baud = 9600\n"
+               "parity = N\n"
+               "stop_bits = 2\n"
+               "unit = 2\n"
+               "\n"
+               "; a generic profile, changed where this controller differs\n"
+               "[machine lathe-4]\n"
+               "profile = generic-u32\n"
+               "host = 192.168.10.44\n"
+               "good.address = 40\n"
+               "good.order = CDAB\n"
                "```\n");
 }

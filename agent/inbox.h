@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "linebeat/device.h"
+#include "linebeat/wire.h"
 
 enum inbox_type {
     IN_READING,      /* a device poll finished: dev, err, reading */
@@ -20,6 +21,17 @@ enum inbox_type {
     IN_PUBACK,       /* token's publish completed */
     IN_PUBFAIL,      /* token's publish failed */
     IN_ACK,          /* the server's ack: seq */
+    IN_SCAN,         /* a scanner read a code: scan */
+};
+
+/* IN_SCAN: what a scanner read, already through the grammar (scan.h). */
+struct inbox_scan {
+    int scanner;              /* index into the configuration's scanner table */
+    int accepted;             /* the grammar understood it */
+    int machine;              /* accepted as a machine label: scan.value names it */
+    int64_t mono_ms, wall_ms; /* when the scan ended */
+    struct lb_scan scan;
+    char why[128]; /* not accepted: why */
 };
 
 struct inbox_msg {
@@ -29,6 +41,7 @@ struct inbox_msg {
     int token;
     uint64_t seq;
     struct lb_reading reading;
+    struct inbox_scan scan;
     struct inbox_msg *next;
 };
 

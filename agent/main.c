@@ -8,6 +8,7 @@
  * CLOCK_MONOTONIC: commit, send, reconnect, status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <malloc.h>
@@ -26,21 +27,27 @@
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "linebeat/sdnotify.h"
 #include "linebeat/wire.h"
 #include "mqtt.h"
 #include "poller.h"
+#include "probe.h"
+#include "scanners.h"
 #include "spool.h"
 
 #define MAX_INFLIGHT    1000
 #define BASE_WAIT_MS    3000 /* a new spool waits this long for the server's ack */
 #define STATUS_EVERY_MS 2000
 #define MAX_WAIT_MS     1000 /* signals are noticed at least this often */
+/* An unchanged state is sent again this often: the server takes a longer
+ * silence of a machine as unknown time (docs/kpi.md), which a machine that
+ * stands still for hours is not. */
+#define STATE_REPEAT_MS 60000
 
 static const int counter_roles[] = {LB_ROLE_GOOD, LB_ROLE_TOTAL, LB_ROLE_SCRAP};
 
 struct machine_rt {
     const struct machine_conf *mc;
-    struct poller *poller;
     struct counter ctr[LB_ROLE_COUNT];
     int64_t restored_wall; /* wall time of the durable baseline, 0 if none */
     int have_read;
@@ -50,11 +57,13 @@ struct machine_rt {
     int state_known;
     enum lb_state state;
     char reason[LB_CODE_MAX + 1];
+    int64_t state_mono; /* when the state was last sent */
     int fails;
     int offline;
     uint64_t reads, errors, parts;
     int last_err;
     int64_t last_ok_wall;
+    struct poller *poller; /* its worker: scanner feedback is written there */
 };
 
 struct inflight {
@@ -70,12 +79,15 @@ struct agent {
     struct inbox *ib;
     struct machine_rt *m;
     size_t nm;
+    struct poller **pollers;   /* one per TCP machine or serial bus */
+    struct scanners *scanners; /* NULL when there are none */
+    size_t npollers;
     char t_events[512], t_birth[512], t_status[512], t_ack[512];
     int synced;
     /* MQTT session */
     int connected, subscribed;
     int64_t reconnect_at, backoff, subscribed_at;
-    uint64_t last_sent;
+    uint64_t last_sent; /* the last seq handed to the broker */
     struct inflight inflight[MAX_INFLIGHT];
     int ninflight;
     int64_t unacked_since;
@@ -96,6 +108,7 @@ static void agent_close(struct agent *a);
 static int start_machines(struct agent *a, struct machine_rt *old, size_t nold);
 static void stop_machines(struct agent *a);
 static void handle(struct agent *a, const struct inbox_msg *msg);
+static void on_scan(struct agent *a, const struct inbox_msg *msg);
 static void on_reading(struct agent *a, struct machine_rt *m,
                        const struct inbox_msg *msg);
 static void add_event(struct agent *a, struct lb_event *ev, int64_t mono);
@@ -107,6 +120,8 @@ static void add_state(struct agent *a, struct machine_rt *m, enum lb_state st,
 static void tell_losses(struct agent *a);
 static void maybe_commit(struct agent *a, int64_t now, int force);
 static void maybe_send(struct agent *a, int64_t now);
+static int send_batch(struct agent *a, int64_t now);
+static void send_from_ack(struct agent *a);
 static void maybe_connect(struct agent *a, int64_t now);
 static void on_lost(struct agent *a, int64_t now);
 static void publish_birth(struct agent *a);
@@ -187,8 +202,10 @@ static void add_state(struct agent *a, struct machine_rt *m, enum lb_state st,
 {
     struct lb_event ev;
 
-    if (m->state_known && m->state == st && strcmp(m->reason, reason) == 0)
+    if (m->state_known && m->state == st && strcmp(m->reason, reason) == 0 &&
+        mono - m->state_mono < STATE_REPEAT_MS)
         return;
+    m->state_mono = mono;
     m->state_known = 1;
     m->state = st;
     snprintf(m->reason, sizeof(m->reason), "%s", reason);
@@ -218,9 +235,14 @@ static void on_reading(struct agent *a, struct machine_rt *m, const struct inbox
         if (++m->fails >= mc->offline_after && !m->offline) {
             m->offline = 1;
             add_state(a, m, LB_ST_OFFLINE, "", r->mono_ms, r->wall_ms);
-            add_note(a, mc->id, r->mono_ms, r->wall_ms, "device_unreachable",
-                     "no answer from %s:%" PRId64 " after %d tries: %s", mc->host,
-                     mc->port, m->fails, lb_strerror(msg->err));
+            if (mc->link == LINK_RTU)
+                add_note(a, mc->id, r->mono_ms, r->wall_ms, "device_unreachable",
+                         "no answer from unit %" PRId64 " on %s after %d tries: %s",
+                         mc->unit, mc->device, m->fails, lb_strerror(msg->err));
+            else
+                add_note(a, mc->id, r->mono_ms, r->wall_ms, "device_unreachable",
+                         "no answer from %s:%" PRId64 " after %d tries: %s", mc->host,
+                         mc->port, m->fails, lb_strerror(msg->err));
         }
         return;
     }
@@ -386,6 +408,7 @@ static void maybe_commit(struct agent *a, int64_t now, int force)
      * after a crash the counters are read again, nothing is lost. */
     log_warnx("spool commit failed: %s; %zu events kept in memory", lb_strerror(rc),
               spool_pending(a->spool));
+    a->first_pending = now; /* retry after commit_ms, not in a tight loop */
 }
 
 static void on_lost(struct agent *a, int64_t now)
@@ -397,7 +420,7 @@ static void on_lost(struct agent *a, int64_t now)
     a->ninflight = 0;
     /* Whatever was in flight may or may not have arrived: send again from
      * the server's ack; it drops what it already has. */
-    a->last_sent = spool_acked(a->spool);
+    send_from_ack(a);
     a->unacked_since = 0;
     a->backoff = a->backoff == 0 ? a->conf->reconnect_min_ms : a->backoff * 2;
     if (a->backoff > a->conf->reconnect_max_ms)
@@ -444,6 +467,90 @@ static void publish_birth(struct agent *a)
     free(b);
 }
 
+/* Forgets what was sent: the next batch starts after the server's ack. */
+static void send_from_ack(struct agent *a)
+{
+    a->last_sent = spool_acked(a->spool);
+}
+
+/*
+ * Publishes one events message: the committed events after last_sent, at
+ * most batch_events, cut where the clock verdict changes.  prev = last_sent:
+ * the agent holds no event between it and the first one sent (the fetch
+ * starts right after it), which lets the server's mark jump spool holes.
+ * Returns 1 when a message went out, 0 when there was nothing to send or
+ * the publish failed (the loop tries again later).
+ */
+static int send_batch(struct agent *a, int64_t now)
+{
+    size_t n = 0, k;
+    struct lb_batch b;
+    char *json = NULL;
+    size_t len;
+    int rc, token;
+    int64_t mono = lb_mono_ms(), wall = lb_wall_ms();
+
+    if (spool_fetch(a->spool, a->last_sent, (size_t)a->conf->batch_events, a->buf, &n) !=
+            0 ||
+        n == 0)
+        return 0;
+    /* One message, one clock verdict: cut where the flag changes. */
+    for (k = 1; k < n && a->buf[k].synced == a->buf[0].synced; k++)
+        ;
+    n = k;
+    memset(&b, 0, sizeof(b));
+    snprintf(b.agent, sizeof(b.agent), "%s", a->conf->id);
+    snprintf(b.boot, sizeof(b.boot), "%s", a->boot);
+    b.synced = a->buf[0].synced;
+    b.sent = wall;
+    b.has_prev = 1;
+    b.prev = a->last_sent;
+    b.events = calloc(n, sizeof(*b.events));
+    if (b.events == NULL)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        b.events[i] = a->buf[i].ev;
+        b.events[i].age =
+            a->buf[i].mono >= 0 ? mono - a->buf[i].mono : wall - a->buf[i].ev.t;
+        if (b.events[i].age < 0)
+            b.events[i].age = 0;
+    }
+    for (;;) {
+        b.n = n;
+        rc = lb_wire_encode_events(&b, &json, &len);
+        if (rc != LB_E_TOOBIG || n == 1)
+            break;
+        n /= 2;
+    }
+    if (rc == 0)
+        rc = mqtt_publish(a->mqtt, a->t_events, json, len, 1, 0, &token);
+    free(json);
+    free(b.events);
+    if (rc != 0) {
+        log_warnx("publish of %zu events failed: %s", n, lb_strerror(rc));
+        return 0;
+    }
+    a->inflight[a->ninflight].token = token;
+    a->inflight[a->ninflight].last = a->buf[n - 1].ev.seq;
+    a->ninflight++;
+    a->last_sent = a->buf[n - 1].ev.seq;
+    a->published += n;
+    if (a->unacked_since == 0)
+        a->unacked_since = now;
+    return 1;
+}
+
+/*
+ * Sends what the server has not confirmed, oldest first, within two
+ * windows: at most `inflight` messages awaiting PUBACK, and at most
+ * `window_events` seqs beyond the server's ack.  The second is end-to-end
+ * flow control: the broker's PUBACK comes at once, so without it a replay
+ * after an outage pours the whole backlog into the broker and the server's
+ * queue, and whatever comes next (live events, other agents' data) waits
+ * behind all of it.  Oldest first keeps each machine's events in time
+ * order, which the server's rollups rely on to stay cheap
+ * (docs/decisions.md "Replay after an outage").
+ */
 static void maybe_send(struct agent *a, int64_t now)
 {
     uint64_t acked = spool_acked(a->spool);
@@ -458,69 +565,40 @@ static void maybe_send(struct agent *a, int64_t now)
         log_warnx("server ack stalled at %" PRIu64 " (sent up to %" PRIu64
                   "): sending again",
                   acked, a->last_sent);
-        a->last_sent = acked;
+        send_from_ack(a);
         a->resends++;
         a->unacked_since = now;
     }
     if (a->last_sent < acked)
         a->last_sent = acked;
+    while (a->ninflight < a->conf->inflight &&
+           a->last_sent - acked < (uint64_t)a->conf->window_events && send_batch(a, now))
+        ;
+}
 
-    while (a->ninflight < a->conf->inflight) {
-        size_t n = 0, k;
-        struct lb_batch b;
-        char *json = NULL;
-        size_t len;
-        int rc, token;
-        int64_t mono = lb_mono_ms(), wall = lb_wall_ms();
+/* A scanner read a code: a scan event of its machine through the spool
+ * like any other, and feedback on that machine's I/O (docs/scanners.md). */
+static void on_scan(struct agent *a, const struct inbox_msg *msg)
+{
+    struct scan_outcome out;
+    struct lb_event ev;
+    int rc;
 
-        if (spool_fetch(a->spool, a->last_sent, (size_t)a->conf->batch_events, a->buf,
-                        &n) != 0 ||
-            n == 0)
-            return;
-        /* One message, one clock verdict: cut where the flag changes. */
-        for (k = 1; k < n && a->buf[k].synced == a->buf[0].synced; k++)
-            ;
-        n = k;
-        memset(&b, 0, sizeof(b));
-        snprintf(b.agent, sizeof(b.agent), "%s", a->conf->id);
-        snprintf(b.boot, sizeof(b.boot), "%s", a->boot);
-        b.synced = a->buf[0].synced;
-        b.sent = wall;
-        b.has_prev = 1;
-        b.prev = a->last_sent;
-        b.events = calloc(n, sizeof(*b.events));
-        if (b.events == NULL)
-            return;
-        for (size_t i = 0; i < n; i++) {
-            b.events[i] = a->buf[i].ev;
-            b.events[i].age =
-                a->buf[i].mono >= 0 ? mono - a->buf[i].mono : wall - a->buf[i].ev.t;
-            if (b.events[i].age < 0)
-                b.events[i].age = 0;
-        }
-        for (;;) {
-            b.n = n;
-            rc = lb_wire_encode_events(&b, &json, &len);
-            if (rc != LB_E_TOOBIG || n == 1)
-                break;
-            n /= 2;
-        }
-        if (rc == 0)
-            rc = mqtt_publish(a->mqtt, a->t_events, json, len, 1, 0, &token);
-        free(json);
-        free(b.events);
-        if (rc != 0) {
-            log_warnx("publish of %zu events failed: %s", n, lb_strerror(rc));
-            return;
-        }
-        a->inflight[a->ninflight].token = token;
-        a->inflight[a->ninflight].last = a->buf[n - 1].ev.seq;
-        a->ninflight++;
-        a->last_sent = a->buf[n - 1].ev.seq;
-        a->published += n;
-        if (a->unacked_since == 0)
-            a->unacked_since = now;
-    }
+    if (scanners_take(a->scanners, msg, &ev, &out) != 0)
+        return; /* cannot happen: scanners outlive the messages they post */
+    if (out.publish)
+        add_event(a, &ev, msg->scan.mono_ms);
+    if (out.fb == NULL || out.machine < 0 || (size_t)out.machine >= a->nm ||
+        a->m[out.machine].poller == NULL)
+        return;
+    rc = poller_write(a->m[out.machine].poller, out.machine, out.fb->area,
+                      out.fb->address, out.fb->value, lb_mono_ms());
+    if (rc == 0 && out.fb_ms > 0)
+        rc = poller_write(a->m[out.machine].poller, out.machine, out.fb->area,
+                          out.fb->address, 0, lb_mono_ms() + out.fb_ms);
+    if (rc != 0)
+        log_warnx("%s: scanner feedback not written: %s", a->m[out.machine].mc->id,
+                  lb_strerror(rc));
 }
 
 static void handle(struct agent *a, const struct inbox_msg *msg)
@@ -536,13 +614,12 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
         log_info("mqtt: connected to %s", a->conf->url);
         a->connected = 1;
         a->backoff = 0;
-        a->last_sent = spool_acked(a->spool);
+        send_from_ack(a);
         publish_birth(a);
         break;
     case IN_CONNECT_FAIL:
         log_warnx("mqtt: cannot connect to %s (%d)", a->conf->url, msg->err);
-        a->connected = 1; /* so on_lost schedules the retry */
-        on_lost(a, now);
+        on_lost(a, now); /* schedules the retry */
         break;
     case IN_LOST:
         on_lost(a, now);
@@ -561,8 +638,11 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
         }
         if (msg->type == IN_PUBFAIL) {
             log_warnx("mqtt: publish failed (%d): will send again", msg->err);
-            a->last_sent = spool_acked(a->spool);
+            send_from_ack(a);
         }
+        break;
+    case IN_SCAN:
+        on_scan(a, msg);
         break;
     case IN_ACK:
         if (spool_needs_base(a->spool)) {
@@ -570,7 +650,7 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
                      ", continuing from there",
                      msg->seq);
             spool_set_base(a->spool, msg->seq + 1);
-            a->last_sent = msg->seq;
+            send_from_ack(a);
             break;
         }
         if (msg->seq > spool_last_seq(a->spool)) {
@@ -581,7 +661,7 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
                       ": is the agent id '%s' used twice?",
                       msg->seq, spool_last_seq(a->spool), a->conf->id);
             spool_set_base(a->spool, msg->seq + 1);
-            a->last_sent = msg->seq;
+            send_from_ack(a);
             break;
         }
         if (spool_ack(a->spool, msg->seq))
@@ -590,16 +670,28 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
     }
 }
 
+/*
+ * Rewrites state_dir/status.json in place, every STATUS_EVERY_MS.  Not a
+ * new file renamed over the old one: on ext4 that forces each version to
+ * disk (auto_da_alloc), 4 KiB every 2 s, 170 MB a day on the SD card,
+ * more than the spool (docs/benchmarks.md).  Rewritten in place, the page
+ * stays dirty in the page cache and reaches the disk about every 30 s.  A
+ * shorter version is padded with spaces (valid JSON) so the file never
+ * shrinks; a reader racing a write may see a mix, and reads again.
+ */
 static void write_status(struct agent *a)
 {
-    char path[AGENT_PATH_MAX + 32], tmp[AGENT_PATH_MAX + 40], iso[40];
+    char path[AGENT_PATH_MAX + 32], iso[40];
     struct spool_stats st;
+    char *buf = NULL;
+    size_t len = 0;
+    off_t old;
     FILE *f;
+    int fd;
 
     spool_stats(a->spool, &st);
     snprintf(path, sizeof(path), "%s/status.json", a->conf->state_dir);
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    f = fopen(tmp, "w");
+    f = open_memstream(&buf, &len);
     if (f == NULL)
         return;
     fprintf(f,
@@ -631,23 +723,52 @@ static void write_status(struct agent *a)
             m->reads, m->errors, m->parts, m->last_err ? lb_strerror(m->last_err) : "");
     }
     fprintf(f, "\n]}\n");
-    if (fclose(f) == 0)
-        rename(tmp, path);
+    if (fclose(f) != 0) {
+        free(buf);
+        return;
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (fd >= 0 && (old = lseek(fd, 0, SEEK_END)) >= 0) {
+        if ((off_t)len < old) {
+            char *p = realloc(buf, (size_t)old);
+
+            if (p != NULL) {
+                memset(p + len - 1, ' ', (size_t)old - len);
+                p[old - 1] = '\n';
+                buf = p;
+                len = (size_t)old;
+            }
+        }
+        if (pwrite(fd, buf, len, 0) != (ssize_t)len)
+            log_debug("status: %s: short write", path);
+        else if ((off_t)len < old && ftruncate(fd, (off_t)len) != 0)
+            log_debug("status: %s: %s", path, strerror(errno)); /* no memory to pad */
+    }
+    if (fd >= 0)
+        close(fd);
+    free(buf);
 }
 
 static int start_machines(struct agent *a, struct machine_rt *old, size_t nold)
 {
+    struct lb_device **devs = NULL; /* each machine's device, to share a bus */
+    size_t *busw = NULL;            /* each machine's worker */
+    int rc = -ENOMEM;
+
     a->nm = a->conf->nmachines;
     a->m = calloc(a->nm ? a->nm : 1, sizeof(*a->m));
-    if (a->m == NULL)
-        return -ENOMEM;
+    a->pollers = calloc(a->nm ? a->nm : 1, sizeof(*a->pollers));
+    devs = calloc(a->nm ? a->nm : 1, sizeof(*devs));
+    busw = calloc(a->nm ? a->nm : 1, sizeof(*busw));
+    if (a->m == NULL || a->pollers == NULL || devs == NULL || busw == NULL)
+        goto out;
     for (size_t i = 0; i < a->nm; i++) {
         struct machine_rt *m = &a->m[i];
         const struct machine_conf *mc = &a->conf->machines[i];
         struct machine_rt *prev = NULL;
         struct lb_modbus_link link;
-        struct lb_device *dev;
-        int rc;
+        struct lb_device *dev, *bus = NULL;
+        struct poller *p = NULL;
 
         m->mc = mc;
         for (size_t j = 0; j < nold; j++)
@@ -678,28 +799,72 @@ static int start_machines(struct agent *a, struct machine_rt *old, size_t nold)
             m->last_part_mono = prev->last_part_mono;
         }
 
-        memset(&link, 0, sizeof(link));
-        snprintf(link.host, sizeof(link.host), "%s", mc->host);
-        link.port = (int)mc->port;
-        link.unit = (int)mc->unit;
-        link.timeout_ms = (int)mc->timeout_ms;
-        link.close_after_poll = mc->close_after_poll;
-        dev = lb_modbus_tcp_new(&link, &mc->prof);
-        if (dev == NULL)
-            return -ENOMEM;
-        rc = poller_start(dev, (int)i, mc->interval_ms, a->ib, &m->poller);
-        if (rc != 0)
-            return rc;
+        /* One worker per TCP machine; the machines on one serial device
+         * share a worker and the device's port. */
+        agent_machine_link(mc, &link);
+        if (mc->link == LINK_RTU) {
+            for (size_t j = 0; j < i; j++) {
+                if (a->conf->machines[j].link == LINK_RTU &&
+                    strcmp(a->conf->machines[j].device, mc->device) == 0) {
+                    bus = devs[j];
+                    p = a->pollers[busw[j]];
+                    busw[i] = busw[j];
+                    break;
+                }
+            }
+            dev = lb_modbus_rtu_new(&link, &mc->prof, bus);
+        } else {
+            dev = lb_modbus_tcp_new(&link, &mc->prof);
+        }
+        if (dev == NULL) {
+            rc = errno == EINVAL ? -EINVAL : -ENOMEM;
+            log_warnx("%s: cannot set up its device: %s", mc->id, lb_strerror(rc));
+            goto out;
+        }
+        if (p == NULL) {
+            p = poller_new(a->ib);
+            if (p == NULL) {
+                lb_device_free(dev);
+                rc = -ENOMEM;
+                goto out;
+            }
+            busw[i] = a->npollers;
+            a->pollers[a->npollers++] = p;
+        }
+        devs[i] = dev;
+        m->poller = p;
+        if ((rc = poller_add(p, dev, (int)i, mc->interval_ms)) != 0)
+            goto out;
     }
-    return 0;
+    for (size_t i = 0; i < a->npollers; i++)
+        if ((rc = poller_start(a->pollers[i])) != 0)
+            goto out;
+    {
+        struct scanners *prev = a->scanners;
+
+        rc = scanners_new(a->conf, a->ib, prev, &a->scanners);
+        scanners_free(prev);
+        if (rc != 0 || (rc = scanners_start(a->scanners)) != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(devs);
+    free(busw);
+    return rc;
 }
 
 static void stop_machines(struct agent *a)
 {
-    for (size_t i = 0; i < a->nm; i++) {
-        poller_stop(a->m[i].poller);
-        a->m[i].poller = NULL;
-    }
+    scanners_stop(a->scanners); /* freed by the next start_machines */
+    /* All at once: workers waiting on dead devices finish together. */
+    for (size_t i = 0; i < a->npollers; i++)
+        poller_ask_stop(a->pollers[i]);
+    for (size_t i = 0; i < a->npollers; i++)
+        poller_stop(a->pollers[i]);
+    free(a->pollers);
+    a->pollers = NULL;
+    a->npollers = 0;
 }
 
 static int agent_open(struct agent *a)
@@ -755,6 +920,12 @@ static int agent_open(struct agent *a)
     mo.will_payload = will;
     mo.keepalive_s = (int)a->conf->keepalive_s;
     mo.max_inflight = (int)a->conf->inflight;
+    mo.ca_file = a->conf->ca_file;
+    mo.cert_file = a->conf->cert_file;
+    mo.key_file = a->conf->key_file;
+    mo.insecure = a->conf->insecure;
+    mo.username = a->conf->username;
+    mo.password_file = a->conf->password_file;
     rc = mqtt_new(&mo, a->ib, &a->mqtt);
     free(will);
     if (rc != 0) {
@@ -770,6 +941,8 @@ static int agent_open(struct agent *a)
 static void agent_close(struct agent *a)
 {
     stop_machines(a);
+    scanners_free(a->scanners);
+    a->scanners = NULL;
     if (a->mqtt != NULL && a->connected) {
         char *json = NULL;
         size_t len;
@@ -792,6 +965,7 @@ static int reload(struct agent *a)
 {
     struct agent_conf *nc = calloc(1, sizeof(*nc));
     struct lb_conf_errors *err = calloc(1, sizeof(*err));
+    struct inbox_msg *msg, *next;
     struct machine_rt *old;
     size_t nold;
     int rc;
@@ -809,7 +983,12 @@ static int reload(struct agent *a)
     }
     if (strcmp(nc->id, a->conf->id) || strcmp(nc->site, a->conf->site) ||
         strcmp(nc->url, a->conf->url) || strcmp(nc->prefix, a->conf->prefix) ||
-        strcmp(nc->state_dir, a->conf->state_dir)) {
+        strcmp(nc->state_dir, a->conf->state_dir) ||
+        strcmp(nc->ca_file, a->conf->ca_file) ||
+        strcmp(nc->cert_file, a->conf->cert_file) ||
+        strcmp(nc->key_file, a->conf->key_file) || nc->insecure != a->conf->insecure ||
+        strcmp(nc->username, a->conf->username) ||
+        strcmp(nc->password_file, a->conf->password_file)) {
         log_warnx("reload: agent id, site, state_dir and [mqtt] changes need a restart;"
                   " keeping the running configuration");
         rc = LB_E_CONFIG;
@@ -818,6 +997,13 @@ static int reload(struct agent *a)
     /* Commit first so the carried-over baselines match the spool. */
     maybe_commit(a, lb_mono_ms(), 1);
     stop_machines(a);
+    /* Readings the old workers posted belong to the old machine table:
+     * count them now, before indexes may mean other machines. */
+    for (msg = inbox_take(a->ib); msg != NULL; msg = next) {
+        next = msg->next;
+        handle(a, msg);
+        free(msg);
+    }
     old = a->m;
     nold = a->nm;
     {
@@ -828,6 +1014,12 @@ static int reload(struct agent *a)
         rc = start_machines(a, old, nold);
         free(old);
         free(prev);
+    }
+    if (rc != 0) {
+        /* The new configuration is valid but its devices could not be set
+         * up (out of memory): nothing is polled until the next reload. */
+        log_warnx("reload: cannot start polling: %s", lb_strerror(rc));
+        goto out;
     }
     log_setlevel(a->conf->log_level);
     log_info("reloaded %s: %zu machines", a->conf->path, a->nm);
@@ -842,6 +1034,9 @@ out:
 static int run(struct agent *a)
 {
     int64_t now = lb_mono_ms();
+    /* systemd's watchdog (WatchdogSec=): pinged from this loop, which
+     * wakes at least every MAX_WAIT_MS, at half the interval. */
+    int64_t wd_every = lb_sd_watchdog_ms() / 2, wd_next = now;
 
     a->last_commit = now;
     a->next_status = now;
@@ -851,7 +1046,9 @@ static int run(struct agent *a)
         int64_t wait = MAX_WAIT_MS, d;
 
         now = lb_mono_ms();
-        if (spool_pending(a->spool) > 0 &&
+        /* No commit deadline while a new spool waits for its base (the
+         * commit cannot happen yet: a past deadline would spin the loop). */
+        if (spool_pending(a->spool) > 0 && !spool_needs_base(a->spool) &&
             (d = a->first_pending + a->conf->commit_ms - now) < wait)
             wait = d;
         if (a->reconnect_at > 0 && (d = a->reconnect_at - now) < wait)
@@ -860,6 +1057,8 @@ static int run(struct agent *a)
             (d = a->unacked_since + a->conf->ack_timeout_ms - now) < wait)
             wait = d;
         if ((d = a->next_status - now) < wait)
+            wait = d;
+        if (wd_every > 0 && (d = wd_next - now) < wait)
             wait = d;
         if (wait < 0)
             wait = 0;
@@ -894,9 +1093,17 @@ static int run(struct agent *a)
             write_status(a);
             a->next_status = now + STATUS_EVERY_MS;
         }
+        if (wd_every > 0 && now >= wd_next) {
+            lb_sd_notify("WATCHDOG=1");
+            wd_next = now + wd_every;
+        }
     }
+    lb_sd_notify("STOPPING=1");
     log_info("stopping: committing %zu pending events", spool_pending(a->spool));
     maybe_commit(a, lb_mono_ms(), 1);
+    /* Commits defer deleting what the server confirmed; a clean stop does
+     * it, so the next start resends nothing it need not. */
+    spool_checkpoint(a->spool);
     maybe_send(a, lb_mono_ms());
     return 0;
 }
@@ -936,6 +1143,8 @@ static void usage(FILE *f)
 {
     fprintf(
         f, "usage: linebeat-agent -c FILE [-f] [-d]   run\n"
+           "       linebeat-agent probe --host H|--device PATH ...  read and decode a "
+           "block\n"
            "       linebeat-agent --check FILE [-v]    validate a config (-v: print it)\n"
            "       linebeat-agent --status -c FILE     show the running agent's status\n"
            "       linebeat-agent --help-config        every config key, as markdown\n"
@@ -960,6 +1169,8 @@ int main(int argc, char **argv)
     struct sigaction sa;
     struct agent a;
 
+    if (argc > 1 && strcmp(argv[1], "probe") == 0)
+        return probe_main(argc - 1, argv + 1);
     while ((c = getopt_long(argc, argv, "c:fdvh", opts, NULL)) != -1) {
         switch (c) {
         case 'c':
@@ -1044,6 +1255,7 @@ int main(int argc, char **argv)
     }
     log_info("agent %s (boot %s) started: %zu machines, spool in %s", a.conf->id, a.boot,
              a.nm, a.conf->state_dir);
+    lb_sd_notify("READY=1");
     run(&a);
     agent_close(&a);
     free(a.conf);

@@ -1,5 +1,6 @@
 /* paho MQTTAsync wrapper; see mqtt.h.  Callbacks copy, post and return. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "linebeat/secret.h"
 #include "linebeat/wire.h"
 #include "mqtt.h"
 
@@ -16,6 +18,9 @@ struct mqtt {
     struct inbox *ib;
     char *url, *client_id, *agent, *ack_topic, *will_topic, *will_payload;
     int keepalive_s, max_inflight;
+    int tls, insecure;
+    char *ca_file, *cert_file, *key_file, *username;
+    char *password; /* wiped before it is freed */
 };
 
 static void post(struct mqtt *m, enum inbox_type type, int err, int token, uint64_t seq);
@@ -27,6 +32,9 @@ static void on_subscribed(void *ctx, MQTTAsync_successData *resp);
 static void on_subscribe_fail(void *ctx, MQTTAsync_failureData *resp);
 static void on_published(void *ctx, MQTTAsync_successData *resp);
 static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp);
+static int on_ssl_error(const char *str, size_t len, void *ctx);
+static const char *connack_text(int code);
+static int dup_opt(const char *s, char **out);
 
 static void post(struct mqtt *m, enum inbox_type type, int err, int token, uint64_t seq)
 {
@@ -97,9 +105,52 @@ static void on_connected(void *ctx, MQTTAsync_successData *resp)
         on_subscribe_fail(m, NULL);
 }
 
+/* MQTT 3.1.1 CONNACK return codes (section 3.2.2.3), as paho passes them
+ * to the failure callback. */
+static const char *connack_text(int code)
+{
+    switch (code) {
+    case 1:
+        return "refused: unacceptable protocol version";
+    case 2:
+        return "refused: client id rejected";
+    case 3:
+        return "refused: server unavailable";
+    case 4:
+        return "refused: bad user name or password";
+    case 5:
+        return "refused: not authorized";
+    }
+    return NULL;
+}
+
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *resp)
 {
-    post(ctx, IN_CONNECT_FAIL, resp ? resp->code : -1, 0, 0);
+    struct mqtt *m = ctx;
+    int code = resp ? resp->code : -1;
+    const char *why = connack_text(code);
+
+    /* The one place that knows why: the loop only learns the code. */
+    if (why != NULL)
+        log_warnx("mqtt: %s %s%s", m->url, why,
+                  code >= 4 ? " (check [mqtt] username and password_file, and the "
+                              "broker's password_file and acl_file)"
+                            : "");
+    else if (resp != NULL && resp->message != NULL)
+        log_warnx("mqtt: %s: %s", m->url, resp->message);
+    post(m, IN_CONNECT_FAIL, code, 0, 0);
+}
+
+/* OpenSSL's own words for a failed handshake ("certificate verify failed"),
+ * called by paho on its thread; logging is thread-safe. */
+static int on_ssl_error(const char *str, size_t len, void *ctx)
+{
+    struct mqtt *m = ctx;
+
+    while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+        len--;
+    log_warnx("mqtt: %s: TLS: %.*s", m->url, (int)(len < 400 ? len : 400), str);
+    return 0;
 }
 
 static void on_published(void *ctx, MQTTAsync_successData *resp)
@@ -112,9 +163,20 @@ static void on_publish_fail(void *ctx, MQTTAsync_failureData *resp)
     post(ctx, IN_PUBFAIL, resp ? resp->code : -1, resp ? resp->token : 0, 0);
 }
 
+/* Copies an optional string: NULL and "" give NULL.  Returns 0 or -ENOMEM. */
+static int dup_opt(const char *s, char **out)
+{
+    *out = NULL;
+    if (s == NULL || s[0] == '\0')
+        return 0;
+    *out = strdup(s);
+    return *out != NULL ? 0 : -ENOMEM;
+}
+
 int mqtt_new(const struct mqtt_opts *o, struct inbox *ib, struct mqtt **out)
 {
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
+    char why[700];
     struct mqtt *m;
     int rc = -ENOMEM;
 
@@ -130,8 +192,42 @@ int mqtt_new(const struct mqtt_opts *o, struct inbox *ib, struct mqtt **out)
         (m->agent = strdup(o->agent)) == NULL ||
         (m->ack_topic = strdup(o->ack_topic)) == NULL ||
         (m->will_topic = strdup(o->will_topic)) == NULL ||
-        (m->will_payload = strdup(o->will_payload)) == NULL)
+        (m->will_payload = strdup(o->will_payload)) == NULL ||
+        dup_opt(o->ca_file, &m->ca_file) != 0 ||
+        dup_opt(o->cert_file, &m->cert_file) != 0 ||
+        dup_opt(o->key_file, &m->key_file) != 0 ||
+        dup_opt(o->username, &m->username) != 0)
         goto fail;
+    m->tls = strncmp(m->url, "ssl://", 6) == 0 || strncmp(m->url, "mqtts://", 8) == 0;
+    m->insecure = o->insecure;
+    if (o->password_file != NULL && o->password_file[0] != '\0') {
+        if ((m->password = malloc(LB_SECRET_MAX + 1)) == NULL)
+            goto fail;
+        if (lb_secret_read(o->password_file, m->password, LB_SECRET_MAX + 1, why,
+                           sizeof(why)) != 0) {
+            log_warnx("mqtt: password_file %s", why);
+            rc = LB_E_CONFIG;
+            goto fail;
+        }
+        /* The packaged ACL grants each agent its own topics by user name,
+         * so the natural user name is the agent id. */
+        if (m->username == NULL && (m->username = strdup(m->agent)) == NULL)
+            goto fail;
+        if (!m->tls)
+            log_warnx("mqtt: %s is not TLS: the password travels in clear text", m->url);
+    }
+    if (m->tls && m->insecure)
+        log_warnx("mqtt: insecure = yes: the broker's certificate and host name are "
+                  "not checked; anyone in the path can pose as the broker");
+    /* paho initialises OpenSSL up front unless told not to, which costs a
+     * plain tcp:// agent about 3 MB of resident libcrypto pages it never
+     * uses.  With TLS, OpenSSL is initialised as usual. */
+    {
+        MQTTAsync_init_options io = MQTTAsync_init_options_initializer;
+
+        io.do_openssl_init = m->tls;
+        MQTTAsync_global_init(&io);
+    }
     /* Bounded buffering: the spool holds everything, paho only what is in
      * flight. */
     co.sendWhileDisconnected = 0;
@@ -159,6 +255,7 @@ int mqtt_connect(struct mqtt *m)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
     MQTTAsync_willOptions will = MQTTAsync_willOptions_initializer;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
 
     will.topicName = m->will_topic;
     will.message = m->will_payload;
@@ -170,6 +267,23 @@ int mqtt_connect(struct mqtt *m)
     co.will = &will;
     co.connectTimeout = 10;
     co.automaticReconnect = 0;
+    co.username = m->username;
+    co.password = m->password;
+    if (m->tls) {
+        /* paho copies these during MQTTAsync_connect. */
+        ssl.trustStore = m->ca_file;
+        ssl.keyStore = m->cert_file;
+        ssl.privateKey = m->key_file;
+        ssl.enableServerCertAuth = !m->insecure; /* the chain, up to ca_file */
+        ssl.verify = !m->insecure;               /* the host name (or IP) in the url */
+        /* DEFAULT negotiates the highest version both sides know (TLS 1.3
+         * with Mosquitto 2); paho's TLS_1_2 would pin exactly 1.2.  The
+         * floor is OpenSSL's (Debian: TLS 1.2). */
+        ssl.sslVersion = MQTT_SSL_VERSION_DEFAULT;
+        ssl.ssl_error_cb = on_ssl_error;
+        ssl.ssl_error_context = m;
+        co.ssl = &ssl;
+    }
     co.onSuccess = on_connected;
     co.onFailure = on_connect_fail;
     co.context = m;
@@ -218,5 +332,12 @@ void mqtt_free(struct mqtt *m)
     free(m->ack_topic);
     free(m->will_topic);
     free(m->will_payload);
+    free(m->ca_file);
+    free(m->cert_file);
+    free(m->key_file);
+    free(m->username);
+    if (m->password != NULL)
+        explicit_bzero(m->password, LB_SECRET_MAX + 1);
+    free(m->password);
     free(m);
 }

@@ -22,11 +22,20 @@ struct mqtt_opts {
     const char *will_payload;
     int keepalive_s;
     int max_inflight;
+    /* TLS, used when url is ssl:// or mqtts://; NULL or "" when unset. */
+    const char *ca_file;   /* NULL: the system's trust store */
+    const char *cert_file; /* client certificate */
+    const char *key_file;  /* its key; NULL: inside cert_file */
+    int insecure;          /* do not verify the broker's certificate and name */
+    const char *username;
+    const char *password_file; /* read once, by mqtt_new (linebeat/secret.h) */
 };
 
 struct mqtt;
 
-/* Creates the client; copies opts.  Returns 0, LB_E_MQTT or -ENOMEM. */
+/* Creates the client; copies opts and reads the password file (a file
+ * group or others may read is refused, and logged with its name).
+ * Returns 0, LB_E_MQTT, LB_E_CONFIG (the password file) or -ENOMEM. */
 int mqtt_new(const struct mqtt_opts *opts, struct inbox *ib, struct mqtt **out);
 /* Starts a connection attempt; its outcome arrives as IN_CONNECTED or
  * IN_CONNECT_FAIL.  Returns 0 or LB_E_MQTT (then nothing will arrive). */

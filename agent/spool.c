@@ -12,6 +12,16 @@
  * e=raw_good f=raw_scrap g=raw_total; state a=state s1=reason; scan a=kind
  * b=has_qty c=qty s1=code s2=value; note s1=code s2=text.
  *
+ * Write volume (docs/benchmarks.md, "Disk writes"): on an SD card each
+ * commit costs an fsync and a WAL append of every page it touched, however
+ * few bytes changed.  So new spools use 1 KiB pages (SPOOL_PAGE_SIZE: a
+ * commit touches a few pages, and each costs a quarter of SQLite's default
+ * 4 KiB); a commit folds each machine's run of pending count events into
+ * one (time resolution becomes the commit period, totals stay exact); and
+ * acknowledged events are deleted, and the meta rows written, only every
+ * DELETE_EVERY_MS or when the spool is over its bound -- next_seq is then
+ * recovered at open as one past the highest seq in the file.
+ *
  * When full (data pages, not the file, above max_bytes) a commit first
  * merges pairs of count events of one machine that were never handed to
  * the publisher (so the server cannot hold either half), keeping the later
@@ -34,8 +44,12 @@
 #include "linebeat/log.h"
 #include "spool.h"
 
-#define SCHEMA_VERSION 1
-#define APP_ID         0x6c626561 /* "lbea": tells our file from any other SQLite file */
+#define SCHEMA_VERSION  1
+#define LB_STR2(x)      #x
+#define LB_STR(x)       LB_STR2(x)
+#define SPOOL_PAGE_SIZE 1024       /* new spools only; see the file comment */
+#define DELETE_EVERY_MS 300000     /* deferred deletion of acknowledged events */
+#define APP_ID          0x6c626561 /* "lbea": tells our file from any other SQLite file */
 
 struct pending_raw {
     char dev[LB_ID_MAX + 1];
@@ -56,6 +70,11 @@ struct spool {
     uint64_t sent_guard; /* events <= this may have reached the broker */
     uint64_t commits, merged, dropped;
     int full;
+    int meta_dirty;      /* next_seq jumped (a new base): write meta next commit */
+    int no_fold;         /* spool_set_fold(s, 0) */
+    uint64_t unacked;    /* rows with seq > acked, kept without scanning */
+    int force_delete;    /* spool_checkpoint */
+    int64_t last_delete; /* CLOCK_MONOTONIC ms of the last deletion of acked rows */
     struct spool_item *pend;
     size_t npend, cappend;
     struct pending_raw *raws;
@@ -73,6 +92,9 @@ static void finalize_all(struct spool *s);
 static int64_t meta_get(struct spool *s, const char *key, int64_t def);
 static int meta_set(struct spool *s, const char *key, int64_t v);
 static uint64_t data_bytes(struct spool *s);
+static int64_t mono_ms(void);
+static void fold_counts(struct spool *s);
+static int delete_acked(struct spool *s);
 static int make_room(struct spool *s, int *dropped_states);
 static int merge_counts(struct spool *s, int *merged);
 static void read_osboot(char *buf, size_t size);
@@ -136,7 +158,14 @@ static int check_schema(struct spool *s)
     sqlite3_stmt *st = NULL;
     int rc, appid = -1, version = -1, tables = -1;
 
-    if (exec(s, "PRAGMA journal_mode=WAL") != 0)
+    /* Only a file without pages takes a page size (then WAL fixes it).
+     * Exclusive locking, set before WAL is first used, keeps the WAL index
+     * in memory instead of a shared-memory file beside the spool: that
+     * file's pages change at every commit and would be written to the SD
+     * card as well.  Nobody else opens the spool while the agent runs. */
+    if (exec(s, "PRAGMA page_size=" LB_STR(SPOOL_PAGE_SIZE)) != 0 ||
+        exec(s, "PRAGMA locking_mode=EXCLUSIVE") != 0 ||
+        exec(s, "PRAGMA journal_mode=WAL") != 0)
         return LB_E_CORRUPT;
     if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
         return LB_E_CORRUPT;
@@ -263,17 +292,17 @@ static int move_aside(struct spool *s, char *note, size_t notelen, const char *w
 {
     static const char *const sfx[] = {"", "-wal", "-shm"};
     char from[640], to[700];
-    long now = (long)time(NULL);
+    long long now = (long long)time(NULL); /* long is 32 bits on armhf: 2038 */
 
     sqlite3_close(s->db);
     s->db = NULL;
     for (size_t i = 0; i < 3; i++) {
         snprintf(from, sizeof(from), "%s%s", s->path, sfx[i]);
-        snprintf(to, sizeof(to), "%s.damaged-%ld%s", s->path, now, sfx[i]);
+        snprintf(to, sizeof(to), "%s.damaged-%lld%s", s->path, now, sfx[i]);
         if (rename(from, to) != 0 && errno != ENOENT)
             return -errno;
     }
-    snprintf(note, notelen, "spool %s was %s; kept as %s.damaged-%ld, started a new one",
+    snprintf(note, notelen, "spool %s was %s; kept as %s.damaged-%lld, started a new one",
              s->path, why, s->path, now);
     log_warnx("%s", note);
     return 0;
@@ -323,8 +352,34 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, char *no
 
     s->needs_base = meta_get(s, "next_seq", 0) == 0;
     s->next_seq = (uint64_t)meta_get(s, "next_seq", 1);
+    {
+        /* meta.next_seq is written with deletions only: the highest seq
+         * in the file is the authority. */
+        sqlite3_stmt *st;
+
+        if (sqlite3_prepare_v2(s->db, "SELECT max(seq) FROM events", -1, &st, NULL) ==
+            SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW &&
+                sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+                (uint64_t)sqlite3_column_int64(st, 0) >= s->next_seq)
+                s->next_seq = (uint64_t)sqlite3_column_int64(st, 0) + 1;
+            sqlite3_finalize(st);
+        }
+    }
     s->acked = s->acked_durable = (uint64_t)meta_get(s, "acked", 0);
     s->last_seq = s->next_seq - 1;
+    s->last_delete = mono_ms();
+    {
+        sqlite3_stmt *st;
+
+        if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events WHERE seq > ?", -1,
+                               &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, (int64_t)s->acked);
+            if (sqlite3_step(st) == SQLITE_ROW)
+                s->unacked = (uint64_t)sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
     /* Anything committed before this start may have been published. */
     s->sent_guard = s->last_seq;
 
@@ -385,6 +440,7 @@ void spool_set_base(struct spool *s, uint64_t next_seq)
     s->acked = s->acked > s->last_seq ? s->acked : s->last_seq;
     s->sent_guard = s->last_seq;
     s->needs_base = 0;
+    s->meta_dirty = 1;
 }
 
 int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int synced)
@@ -628,15 +684,104 @@ static int make_room(struct spool *s, int *dropped_states)
     return 0;
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Folds each machine's consecutive pending count events into the last of
+ * them: deltas add up, the span reaches back to where the first began, the
+ * raw values are the last ones read.  A machine's state, scan or note event
+ * ends a run, so counts stay on the right side of a state change; events of
+ * other machines in between do not.  Counts under different clock verdicts
+ * are not folded (a message carries one verdict).
+ */
+static void fold_counts(struct spool *s)
+{
+    struct run {
+        const char *dev;
+        size_t last; /* index of the run's latest count event */
+        int open;
+    } * runs;
+    size_t nruns = 0, out = 0;
+    char *gone;
+
+    if (s->npend < 2)
+        return;
+    runs = calloc(s->npend, sizeof(*runs));
+    gone = calloc(s->npend, 1);
+    if (runs == NULL || gone == NULL)
+        goto out; /* only the write volume suffers */
+    for (size_t i = 0; i < s->npend; i++) {
+        struct spool_item *it = &s->pend[i];
+        struct run *r = NULL;
+
+        for (size_t k = 0; k < nruns; k++)
+            if (strcmp(runs[k].dev, it->ev.dev) == 0)
+                r = &runs[k];
+        if (r == NULL) {
+            r = &runs[nruns++];
+            r->dev = it->ev.dev;
+        }
+        if (it->ev.type != LB_EV_COUNT) {
+            r->open = 0;
+            continue;
+        }
+        if (r->open && s->pend[r->last].synced == it->synced) {
+            const struct lb_event *e = &s->pend[r->last].ev;
+            int64_t span = it->ev.t - e->t + e->u.count.span;
+
+            it->ev.u.count.good += e->u.count.good;
+            it->ev.u.count.scrap += e->u.count.scrap;
+            if (span > it->ev.u.count.span)
+                it->ev.u.count.span = span;
+            gone[r->last] = 1;
+        }
+        r->open = 1;
+        r->last = i;
+    }
+    for (size_t i = 0; i < s->npend; i++)
+        if (!gone[i])
+            s->pend[out++] = s->pend[i];
+    s->npend = out;
+out:
+    free(runs);
+    free(gone);
+}
+
+/* Inside the commit's transaction: deletes the acknowledged events and
+ * records the marks that let the next open resume. */
+static int delete_acked(struct spool *s)
+{
+    int rc;
+
+    sqlite3_bind_int64(s->del, 1, (int64_t)s->acked);
+    rc = sqlite3_step(s->del);
+    sqlite3_reset(s->del);
+    if (rc != SQLITE_DONE)
+        return db_fail(s, "delete acked");
+    return 0;
+}
+
 int spool_commit(struct spool *s)
 {
-    uint64_t seq = s->next_seq;
-    int rc, dropped = 0;
+    uint64_t seq, merged0 = s->merged, gone;
+    int64_t now = mono_ms();
+    int rc, dropped = 0, del;
 
-    if (s->npend == 0 && s->nraws == 0 && s->acked == s->acked_durable)
+    del = s->acked > s->acked_durable &&
+          (s->full || s->force_delete || now - s->last_delete >= DELETE_EVERY_MS);
+    if (s->npend == 0 && s->nraws == 0 && !del && !s->meta_dirty)
         return 0;
     if (s->needs_base)
         return LB_E_FULL; /* the agent holds events until it knows the base */
+    if (!s->no_fold)
+        fold_counts(s);
+    seq = s->next_seq;
     if (exec(s, "BEGIN IMMEDIATE") != 0)
         return LB_E_DB;
     for (size_t i = 0; i < s->npend; i++, seq++) {
@@ -661,23 +806,22 @@ int spool_commit(struct spool *s)
             goto rollback;
         }
     }
-    if (s->acked > s->acked_durable) {
-        sqlite3_bind_int64(s->del, 1, (int64_t)s->acked);
-        rc = sqlite3_step(s->del);
-        sqlite3_reset(s->del);
-        if (rc != SQLITE_DONE) {
-            rc = db_fail(s, "delete acked");
-            goto rollback;
-        }
-    }
-    if ((rc = meta_set(s, "next_seq", (int64_t)seq)) != 0 ||
-        (rc = meta_set(s, "acked", (int64_t)s->acked)) != 0)
+    /* Over the bound: acknowledged events go first, before anything is
+     * merged or dropped. */
+    if (!del && s->acked > s->acked_durable && data_bytes(s) > s->max_bytes)
+        del = 1;
+    if (del && (rc = delete_acked(s)) != 0)
+        goto rollback;
+    if ((del || s->meta_dirty) && ((rc = meta_set(s, "next_seq", (int64_t)seq)) != 0 ||
+                                   (rc = meta_set(s, "acked", (int64_t)s->acked)) != 0))
         goto rollback;
     s->full = 0;
     if (data_bytes(s) > s->max_bytes) {
         s->full = 1;
-        rc = make_room(s, &dropped);
-        if (rc != 0)
+        /* Dropping state events could remove the highest seq, from which
+         * the next open recovers next_seq: write it down. */
+        if ((rc = make_room(s, &dropped)) != 0 ||
+            (rc = meta_set(s, "next_seq", (int64_t)seq)) != 0)
             goto rollback;
     }
     if (exec(s, "COMMIT") != 0) {
@@ -687,24 +831,66 @@ int spool_commit(struct spool *s)
     if (dropped > 0)
         log_warnx("spool full: dropped the %d oldest state events", dropped);
     s->dropped += (uint64_t)dropped;
+    gone = s->merged - merged0 + (uint64_t)dropped; /* unsent rows, all unacked */
+    s->unacked += s->npend;
+    s->unacked = s->unacked > gone ? s->unacked - gone : 0;
     s->next_seq = seq;
     s->last_seq = seq - 1;
-    s->acked_durable = s->acked;
+    if (del) {
+        s->acked_durable = s->acked;
+        s->last_delete = now;
+    }
+    s->meta_dirty = 0;
     s->npend = 0;
     s->nraws = 0;
     s->commits++;
     return 0;
 rollback:
     exec(s, "ROLLBACK");
+    s->merged = merged0;
     return rc;
+}
+
+int spool_checkpoint(struct spool *s)
+{
+    int rc;
+
+    if (s->needs_base)
+        return 0;
+    s->force_delete = 1;
+    s->meta_dirty = 1;
+    rc = spool_commit(s);
+    s->force_delete = 0;
+    return rc == LB_E_FULL ? 0 : rc;
+}
+
+void spool_set_fold(struct spool *s, int on)
+{
+    s->no_fold = !on;
 }
 
 int spool_ack(struct spool *s, uint64_t seq)
 {
+    sqlite3_stmt *st;
+
     if (seq > s->last_seq)
         seq = s->last_seq; /* never acknowledge what we have not committed */
     if (seq <= s->acked)
         return 0;
+    /* The rows just confirmed are still in the file (deletion waits):
+     * count them, a range as short as the ack's step. */
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT count(*) FROM events WHERE seq > ? AND seq <= ?", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, (int64_t)s->acked);
+        sqlite3_bind_int64(st, 2, (int64_t)seq);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            uint64_t n = (uint64_t)sqlite3_column_int64(st, 0);
+
+            s->unacked = s->unacked > n ? s->unacked - n : 0;
+        }
+        sqlite3_finalize(st);
+    }
     s->acked = seq;
     return 1;
 }
@@ -715,6 +901,8 @@ int spool_fetch(struct spool *s, uint64_t after, size_t max, struct spool_item *
     int rc;
 
     *n = 0;
+    if (after < s->acked)
+        after = s->acked; /* confirmed rows may wait for a deferred delete */
     sqlite3_bind_int64(s->fetch, 1, (int64_t)after);
     sqlite3_bind_int64(s->fetch, 2, (int64_t)max);
     while ((rc = sqlite3_step(s->fetch)) == SQLITE_ROW) {
@@ -782,16 +970,12 @@ uint64_t spool_acked(const struct spool *s)
 
 void spool_stats(struct spool *s, struct spool_stats *st)
 {
-    sqlite3_stmt *q;
     struct stat sb;
 
     memset(st, 0, sizeof(*st));
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM events", -1, &q, NULL) ==
-        SQLITE_OK) {
-        if (sqlite3_step(q) == SQLITE_ROW)
-            st->events = (uint64_t)sqlite3_column_int64(q, 0);
-        sqlite3_finalize(q);
-    }
+    /* Not a count(*): after a day's outage that reads the whole file,
+     * every time the status is written. */
+    st->events = s->unacked;
     if (stat(s->path, &sb) == 0)
         st->bytes = (uint64_t)sb.st_size;
     st->pending = s->npend;

@@ -35,7 +35,7 @@ struct spool_stats {
     uint64_t next_seq;
     uint64_t acked;
     uint64_t commits;
-    uint64_t merged; /* count events merged because the spool was full */
+    uint64_t merged;  /* count events merged because the spool was full */
     uint64_t dropped; /* state events dropped when merging was not enough */
     int full;
 };
@@ -71,13 +71,24 @@ int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
 size_t spool_pending(const struct spool *s);
 
 /*
- * Writes the pending events (assigning their seq), the pending raw
- * readings and the deletion of acknowledged events in one transaction with
- * synchronous=FULL.  When the spool is full, count events are merged (see
- * spool.c); if that cannot make room the commit keeps the events pending
- * and returns LB_E_FULL.  Returns 0, LB_E_FULL or LB_E_DB.
+ * Writes the pending events (assigning their seq) and the pending raw
+ * readings in one transaction with synchronous=FULL.  Each machine's run
+ * of consecutive pending count events is folded into one first (unless
+ * spool_set_fold turned that off).  Acknowledged events are deleted every
+ * few minutes, or at once when the spool is over its bound.  When the spool
+ * is full, count events are merged (see spool.c); if that cannot make room
+ * the commit keeps the events pending and returns LB_E_FULL.  Returns 0,
+ * LB_E_FULL or LB_E_DB.
  */
 int spool_commit(struct spool *s);
+
+/* Deletes the acknowledged events and writes the marks now, as a clean
+ * stop should (a commit defers that).  Returns 0 or LB_E_DB. */
+int spool_checkpoint(struct spool *s);
+
+/* on 0: commits keep every pending count event as it came (tests of the
+ * on-disk merge); 1, the default: fold them (see spool_commit). */
+void spool_set_fold(struct spool *s, int on);
 
 /* Records that the server has stored every event up to seq; returns 1 when
  * that advanced the acknowledged mark. */

@@ -29,7 +29,15 @@
 /* Section indexes: the roles first, in enum lb_role order. */
 enum { SEC_PROFILE = LB_ROLE_COUNT, SEC_STATES, SEC_REASONS, SEC_COUNT };
 
-enum { K_AREA, K_ADDRESS, K_TYPE, K_ORDER, K_SCALE, K_COUNT };
+/* The keys of a value section, as enum lb_vkey numbers them. */
+enum {
+    K_AREA = LB_VKEY_AREA,
+    K_ADDRESS = LB_VKEY_ADDRESS,
+    K_TYPE = LB_VKEY_TYPE,
+    K_ORDER = LB_VKEY_ORDER,
+    K_SCALE = LB_VKEY_SCALE,
+    K_COUNT = LB_VKEY_COUNT
+};
 
 struct prof_sec {
     char name[LB_PROFILE_MAX + 1];
@@ -68,6 +76,8 @@ static void *inst_control(void *ctx, const char *id, char *err, size_t errlen);
 static void *inst_map(void *ctx, const char *id, char *err, size_t errlen);
 static int role_other(void *ctx, void *obj, const char *key, const char *value, char *err,
                       size_t errlen);
+static int parse_key(int k, const char *value, struct role_sec *rs, char *err,
+                     size_t errlen);
 static int role_cross(const struct role_sec *rs, enum lb_role r, int key, char *err,
                       size_t errlen);
 static int states_other(void *ctx, void *obj, const char *key, const char *value,
@@ -233,20 +243,25 @@ static int role_other(void *ctx, void *obj, const char *key, const char *value, 
         return -1;
     }
     rs->seen |= 1u << k;
+    if (parse_key(k, value, rs, err, errlen) != 0)
+        return -1;
+    if (role_cross(rs, r, k, err, errlen) != 0)
+        return -1;
+    rs->ok |= 1u << k;
+    return 0;
+}
 
+/* Parses the value of key k of a value section into rs. */
+static int parse_key(int k, const char *value, struct role_sec *rs, char *err,
+                     size_t errlen)
+{
     switch (k) {
     case K_AREA:
-        if (parse_choice(value, area_name, 4, &rs->area, err, errlen) != 0)
-            return -1;
-        break;
+        return parse_choice(value, area_name, 4, &rs->area, err, errlen);
     case K_TYPE:
-        if (parse_choice(value, vtype_name, 7, &rs->type, err, errlen) != 0)
-            return -1;
-        break;
+        return parse_choice(value, vtype_name, 7, &rs->type, err, errlen);
     case K_ORDER:
-        if (parse_choice(value, order_name, 4, &rs->order, err, errlen) != 0)
-            return -1;
-        break;
+        return parse_choice(value, order_name, 4, &rs->order, err, errlen);
     case K_ADDRESS: {
         int hex = value[0] == '0' && (value[1] == 'x' || value[1] == 'X');
         const char *digits = hex ? value + 2 : value;
@@ -268,9 +283,10 @@ static int role_other(void *ctx, void *obj, const char *key, const char *value, 
             return -1;
         }
         rs->address = v;
-        break;
+        return 0;
     }
-    case K_SCALE: {
+    case K_SCALE:
+    default: {
         char *end;
         double d;
 
@@ -285,13 +301,9 @@ static int role_other(void *ctx, void *obj, const char *key, const char *value, 
             return -1;
         }
         rs->scale = d;
-        break;
+        return 0;
     }
     }
-    if (role_cross(rs, r, k, err, errlen) != 0)
-        return -1;
-    rs->ok |= 1u << k;
-    return 0;
 }
 
 /* Checks that combine key k, just parsed, with the keys already valid. */
@@ -674,4 +686,128 @@ const struct lb_reason_map *lb_profile_reason(const struct lb_profile *p, int64_
         if (p->reasons[i].code == code)
             return &p->reasons[i];
     return NULL;
+}
+
+int lb_override_parse(const char *name, const char *value, struct lb_override *o,
+                      char *err, size_t errlen)
+{
+    const char *dot = strchr(name, '.');
+    struct role_sec rs;
+    size_t rlen;
+    int r, k;
+
+    memset(o, 0, sizeof(*o));
+    memset(&rs, 0, sizeof(rs));
+    if (dot == NULL) {
+        snprintf(err, errlen, "not a key of this section, nor ROLE.KEY");
+        return -1;
+    }
+    rlen = (size_t)(dot - name);
+    for (r = 0; r < LB_ROLE_COUNT; r++)
+        if (strlen(lb_role_name((enum lb_role)r)) == rlen &&
+            strncmp(name, lb_role_name((enum lb_role)r), rlen) == 0)
+            break;
+    if (r == LB_ROLE_COUNT) {
+        snprintf(err, errlen,
+                 "'%.*s' is not a profile value (good, total, scrap, state, reason, "
+                 "cycle, control)",
+                 (int)rlen, name);
+        return -1;
+    }
+    for (k = 0; k < K_COUNT; k++)
+        if (strcmp(dot + 1, key_names[k]) == 0)
+            break;
+    if (k == K_COUNT) {
+        snprintf(err, errlen,
+                 "'%s' is not a key of a profile value (area, address, type, order, "
+                 "scale)",
+                 dot + 1);
+        return -1;
+    }
+    if (parse_key(k, value, &rs, err, errlen) != 0)
+        return -1;
+    o->role = (enum lb_role)r;
+    o->key = (enum lb_vkey)k;
+    o->choice = k == K_AREA ? rs.area : k == K_TYPE ? rs.type : rs.order;
+    o->address = rs.address;
+    o->scale = rs.scale;
+    return 0;
+}
+
+int lb_profile_apply(struct lb_profile *p, const struct lb_override *o, size_t n,
+                     size_t *bad, char *err, size_t errlen)
+{
+    *bad = 0;
+    for (int r = 0; r < LB_ROLE_COUNT; r++) {
+        struct lb_value *v = &p->values[r];
+        struct role_sec rs;
+        size_t first = n;
+
+        memset(&rs, 0, sizeof(rs));
+        rs.scale = 1.0;
+        if (v->present) {
+            rs.seen = rs.ok = (1u << K_COUNT) - 1;
+            rs.area = (int)v->area;
+            rs.address = v->address;
+            rs.type = (int)v->type;
+            rs.order = (int)v->order;
+            rs.scale = v->scale;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (o[i].role != (enum lb_role)r)
+                continue;
+            if (first == n)
+                first = i;
+            switch (o[i].key) {
+            case LB_VKEY_AREA:
+                rs.area = o[i].choice;
+                break;
+            case LB_VKEY_ADDRESS:
+                rs.address = o[i].address;
+                break;
+            case LB_VKEY_TYPE:
+                rs.type = o[i].choice;
+                break;
+            case LB_VKEY_ORDER:
+                rs.order = o[i].choice;
+                break;
+            case LB_VKEY_SCALE:
+            case LB_VKEY_COUNT:
+            default:
+                rs.scale = o[i].scale;
+                break;
+            }
+            rs.seen |= 1u << o[i].key;
+        }
+        if (first == n)
+            continue;
+        if ((rs.seen & 7u) != 7u) {
+            const char *role = lb_role_name((enum lb_role)r);
+
+            *bad = first;
+            snprintf(err, errlen,
+                     "the profile has no [%s]; adding one needs %s.area, %s.address "
+                     "and %s.type",
+                     role, role, role, role);
+            return -1;
+        }
+        rs.ok = rs.seen;
+        /* The checks see the final value, each triggered by one changed
+         * key, so the message points at a line the user wrote. */
+        for (size_t i = first; i < n; i++) {
+            if (o[i].role != (enum lb_role)r)
+                continue;
+            if (role_cross(&rs, (enum lb_role)r, (int)o[i].key, err, errlen) != 0) {
+                *bad = i;
+                return -1;
+            }
+        }
+        v->present = 1;
+        v->area = (enum lb_area)rs.area;
+        v->address = (uint16_t)rs.address;
+        v->type = (enum lb_vtype)rs.type;
+        v->order = (enum lb_order)rs.order;
+        v->scale = rs.scale;
+    }
+    return 0;
 }

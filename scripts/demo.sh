@@ -46,6 +46,12 @@ http_port = $http_port
 [mqtt]
 url = tcp://127.0.0.1:$mqtt_port
 CONF
+# The web needs a login: a demo admin with a fresh random password, and a
+# read-only board link for a TV (docs/web.md).
+demo_pw=$(head -c 12 /dev/urandom | base64 | tr -d '/+=' | cut -c1-14)
+echo "$demo_pw" | build/server/linebeat-server -c "$work/server.ini" \
+    --add-user admin --role admin >/dev/null
+tv_path=$(build/server/linebeat-server -c "$work/server.ini" --add-board-link "Demo TV")
 build/server/linebeat-server -c "$work/server.ini" -f >"$work/server.log" 2>&1 &
 pids+=($!)
 
@@ -91,8 +97,9 @@ cat <<MSG
 
   linebeat demo is running.
 
-  board:   http://127.0.0.1:$http_port/
-  API:     http://127.0.0.1:$http_port/api/v1/machines
+  board:   http://127.0.0.1:$http_port/   (user admin, password $demo_pw)
+  TV:      http://127.0.0.1:$http_port$tv_path   (no login)
+  API:     http://127.0.0.1:$http_port/api/v1/machines   (after POST /api/v1/login)
   broker:  mqtt://127.0.0.1:$mqtt_port
            watch it: mosquitto_sub -h 127.0.0.1 -p $mqtt_port -t 'linebeat/#' -v
   files:   $work (logs, configs, database)

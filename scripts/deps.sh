@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(build-essential cmake pkg-config clang libclang-rt-14-dev
       libssl-dev libmodbus-dev libpaho-mqtt-dev libsqlite3-dev sqlite3 libmicrohttpd-dev
       libjansson-dev libinih-dev libsodium-dev libevdev-dev libcmocka-dev
-      mosquitto mosquitto-clients curl python3 socat)
+      mosquitto mosquitto-clients curl python3 socat openssl)
 if [ "${1:-}" = "--browser" ]; then
     pkgs+=(chromium)
     # Node.js may come from elsewhere than Debian; only ask apt when it is absent.

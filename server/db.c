@@ -18,9 +18,12 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "db_kpi_schema.h"
+#include "db_master.h"
 #include "db_priv.h"
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "rollup.h"
 
 /* A batch further than this many separate stretches ahead of the high-water
  * mark is stored but not remembered as a stretch: hw then advances when the
@@ -28,6 +31,7 @@
 #define RUNS_MAX 1024
 
 #define BUSY_TIMEOUT_MS 5000
+#define OWNERS_MAX      32 /* machines of one batch whose owner is remembered */
 
 /* Every statement of the server, prepared once per connection on first use. */
 enum stmt {
@@ -51,7 +55,6 @@ enum stmt {
     S_MACHINE_STATE,
     S_MACHINE_RAW,
     S_MACHINE_BIRTH,
-    S_COUNTS_UPSERT,
     S_RUNS_LOAD,
     S_RUNS_DELETE,
     S_RUNS_INSERT,
@@ -113,9 +116,6 @@ static const char *const stmt_sql[S_COUNT] = {
         "VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(dev) DO UPDATE SET "
         "profile = excluded.profile, ideal_cycle_ms = excluded.ideal_cycle_ms "
         "WHERE machines.agent = excluded.agent",
-    [S_COUNTS_UPSERT] = "INSERT INTO counts_minute(dev, minute, good, scrap) "
-                        "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(dev, minute) DO UPDATE SET "
-                        "good = good + excluded.good, scrap = scrap + excluded.scrap",
     [S_RUNS_LOAD] = "SELECT lo, hi FROM runs WHERE agent = ?1 ORDER BY lo",
     [S_RUNS_DELETE] = "DELETE FROM runs WHERE agent = ?1",
     [S_RUNS_INSERT] = "INSERT INTO runs(agent, lo, hi) VALUES(?1, ?2, ?3)",
@@ -144,7 +144,7 @@ static const char *const stmt_sql[S_COUNT] = {
         "m.last_seen, coalesce(a.online, 0), coalesce(sum(c.good), 0), "
         "coalesce(sum(c.scrap), 0) FROM machines m "
         "LEFT JOIN agents a ON a.agent = m.agent "
-        "LEFT JOIN counts_minute c ON c.dev = m.dev AND c.minute >= ?1 AND c.minute < ?2 "
+        "LEFT JOIN roll_minute c ON c.dev = m.dev AND c.t >= ?1 AND c.t < ?2 "
         "GROUP BY m.dev ORDER BY m.dev",
     [S_MACHINE_EXISTS] = "SELECT 1 FROM machines WHERE dev = ?1",
     [S_MACHINE_COUNTS] = "SELECT coalesce(sum(good), 0), coalesce(sum(scrap), 0) "
@@ -224,10 +224,9 @@ static const char *const migrations[] = {
     " lo INTEGER NOT NULL,"
     " hi INTEGER NOT NULL,"
     " PRIMARY KEY (agent, lo)) WITHOUT ROWID;",
-    /* 2: reserved for the KPI and report schema (orders, calendar, ...),
-     * being written in parallel; this no-op keeps the step numbers of the
-     * plan and is replaced by that schema before any release. */
-    "SELECT 1;",
+    /* 2: master data, calendar, state intervals and rollups (the KPI
+     * engine, docs/kpi.md); the text is in db_kpi_schema.h. */
+    DB_SCHEMA_KPI,
     /* 3: users, sessions and board tokens (server/db_auth.c).  Sessions and
      * board tokens keep only the BLAKE2b hash of the secret the browser
      * holds, so a copy of the database opens no session. */
@@ -256,13 +255,20 @@ static const char *const migrations[] = {
     " created_by TEXT,"
     " revoked INTEGER,"
     " last_used INTEGER);",
+    /* 4: barcode scans (docs/scanners.md).  A machine's recent scans (GET
+     * /api/v1/machines/ID/scans) without walking all its count events:
+     * scans are few, so a partial index.  Orders a scan created because
+     * the server did not know them are unplanned, for a supervisor to
+     * complete (product, quantity). */
+    ("CREATE INDEX events_scans ON events(dev, t_eff) WHERE type = 'scan';"
+     "ALTER TABLE orders ADD COLUMN unplanned INTEGER NOT NULL DEFAULT 0;"),
 };
 
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
 /* Statements of the storage layer's other files (db_auth.c, ...), keyed by
  * the address of their constant SQL text; see db_priv.h. */
-#define DB_CACHED_MAX 64
+#define DB_CACHED_MAX 192
 
 struct db {
     sqlite3 *h;
@@ -273,6 +279,8 @@ struct db {
         sqlite3_stmt *st;
     } cached[DB_CACHED_MAX];
     int ncached;
+    void *state; /* db_state's */
+    void (*state_free)(void *);
 };
 
 struct run {
@@ -295,7 +303,7 @@ static int agent_hw(struct db *db, const char *agent, uint64_t *hw);
 static int machine_owner(struct db *db, const char *dev, const char *agent,
                          int64_t recv_ms, char *owner, size_t size);
 static int store_event(struct db *db, const struct lb_batch *b, const struct lb_event *e,
-                       int64_t recv_ms, int own, int *inserted);
+                       int64_t recv_ms, int own, int write_raw, int *inserted);
 static int advance_hw(struct db *db, const char *agent, int64_t *hwp, int64_t p,
                       int64_t l, int64_t recv_ms, struct db_batch_result *res);
 static int runs_load(struct db *db, const char *agent, struct run *runs, size_t *n);
@@ -453,6 +461,10 @@ int db_open(const char *path, int readonly, struct db **out)
             rc = LB_E_CORRUPT;
             goto fail;
         }
+        /* Reports read many rollup pages: map the file instead of copying
+         * each page through read() into a small cache (docs/kpi.md). */
+        if ((rc = db_simple(db->h, "PRAGMA mmap_size = 2147483648")) != 0)
+            goto fail;
     }
     *out = db;
     return 0;
@@ -471,6 +483,8 @@ void db_close(struct db *db)
         sqlite3_finalize(db->st[i]);
     for (i = 0; i < db->ncached; i++)
         sqlite3_finalize(db->cached[i].st);
+    if (db->state_free != NULL)
+        db->state_free(db->state);
     if (db->h != NULL && sqlite3_close(db->h) != SQLITE_OK)
         log_warnx("db: close: %s", sqlite3_errmsg(db->h));
     free(db);
@@ -503,6 +517,13 @@ sqlite3_stmt *db_cached(struct db *db, const char *sql)
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
+}
+
+void *db_state(struct db *db, void *(*make)(void), void (*fr)(void *))
+{
+    if (db->state == NULL && (db->state = make()) != NULL)
+        db->state_free = fr;
+    return db->state;
 }
 
 int db_error(struct db *db, const char *what)
@@ -656,10 +677,11 @@ static int machine_owner(struct db *db, const char *dev, const char *agent,
 }
 
 /* Inserts one event; when it is new (OUT: *inserted = 1) and own is set,
- * also updates the machine's live state.  The rollup counts it either way:
- * the raw events hold it, and the board must agree with the counts API. */
+ * also updates the machine's live state.  The rollups (rollup.c) count it
+ * either way: the raw events hold it, and the board must agree with the
+ * counts API. */
 static int store_event(struct db *db, const struct lb_batch *b, const struct lb_event *e,
-                       int64_t recv_ms, int own, int *inserted)
+                       int64_t recv_ms, int own, int write_raw, int *inserted)
 {
     sqlite3_stmt *st;
     int64_t t_eff;
@@ -715,21 +737,6 @@ static int store_event(struct db *db, const struct lb_batch *b, const struct lb_
         return 0; /* (agent, seq) already stored: a redelivery or a replay */
     *inserted = 1;
 
-    if (e->type == LB_EV_COUNT && (e->u.count.good != 0 || e->u.count.scrap != 0)) {
-        if ((st = db_stmt(db, S_COUNTS_UPSERT)) == NULL)
-            return LB_E_DB;
-        sqlite3_bind_text(st, 1, e->dev, -1, SQLITE_STATIC);
-        /* Floor, not truncation, for times before 1970 (bad clocks). */
-        sqlite3_bind_int64(st, 2,
-                           t_eff >= 0 ? t_eff - t_eff % 60000
-                                      : t_eff - (60000 + t_eff % 60000) % 60000);
-        sqlite3_bind_int64(st, 3, e->u.count.good);
-        sqlite3_bind_int64(st, 4, e->u.count.scrap);
-        rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return db_fail(db, "counts upsert");
-    }
     if (!own)
         return 0;
     if (e->type == LB_EV_STATE) {
@@ -743,7 +750,7 @@ static int store_event(struct db *db, const struct lb_batch *b, const struct lb_
         sqlite3_reset(st);
         if (rc != SQLITE_DONE)
             return db_fail(db, "machine state");
-    } else if (e->type == LB_EV_COUNT &&
+    } else if (e->type == LB_EV_COUNT && write_raw &&
                (e->u.count.raw_mask & (LB_RAW_GOOD | LB_RAW_SCRAP))) {
         if ((st = db_stmt(db, S_MACHINE_RAW)) == NULL)
             return LB_E_DB;
@@ -957,6 +964,14 @@ int db_store_batch(struct db *db, const char *site, const struct lb_batch *b,
                    int64_t recv_ms, struct db_batch_result *res)
 {
     char owner[LB_ID_MAX + 1] = "";
+    unsigned char fresh[LB_WIRE_MAX_EVENTS]; /* which events are new */
+    unsigned char last_raw[LB_WIRE_MAX_EVENTS];
+    /* An agent's batch interleaves its machines: look each up once. */
+    struct {
+        const char *dev;
+        char owner[LB_ID_MAX + 1];
+    } seen[OWNERS_MAX];
+    size_t nseen = 0, k;
     const char *cur_dev = NULL;
     int64_t hw;
     sqlite3_stmt *st;
@@ -964,6 +979,28 @@ int db_store_batch(struct db *db, const char *site, const struct lb_batch *b,
     int own = 1, inserted, rc;
 
     memset(res, 0, sizeof(*res));
+    if (b->n > LB_WIRE_MAX_EVENTS)
+        return LB_E_TOOBIG; /* the decoder never lets this through */
+    /* The raw counter values are kept for audit, the last ones only: write
+     * them for each machine's last count event of the batch, not for each
+     * (a machine beyond OWNERS_MAX gets every one written). */
+    for (i = b->n; i-- > 0;) {
+        const struct lb_event *e = &b->events[i];
+
+        last_raw[i] = 0;
+        if (e->type != LB_EV_COUNT)
+            continue;
+        for (k = 0; k < nseen && strcmp(seen[k].dev, e->dev) != 0; k++)
+            ;
+        if (k == nseen) {
+            last_raw[i] = 1;
+            if (nseen < OWNERS_MAX)
+                seen[nseen++].dev = e->dev;
+        }
+        if (nseen == OWNERS_MAX)
+            last_raw[i] = 1;
+    }
+    nseen = 0;
     if ((rc = agent_upsert(db, site, b->agent, recv_ms)) != 0)
         return rc;
     if ((rc = agent_hw(db, b->agent, &res->hw_before)) != 0)
@@ -977,23 +1014,34 @@ int db_store_batch(struct db *db, const char *site, const struct lb_batch *b,
          * per run. */
         if (cur_dev == NULL || strcmp(cur_dev, e->dev) != 0) {
             cur_dev = e->dev;
-            if ((rc = machine_owner(db, e->dev, b->agent, recv_ms, owner,
-                                    sizeof(owner))) != 0)
-                return rc;
-            own = strcmp(owner, b->agent) == 0;
-            if (own) {
-                if ((st = db_stmt(db, S_MACHINE_SEEN)) == NULL)
-                    return LB_E_DB;
-                sqlite3_bind_text(st, 1, e->dev, -1, SQLITE_STATIC);
-                sqlite3_bind_int64(st, 2, recv_ms);
-                rc = sqlite3_step(st);
-                sqlite3_reset(st);
-                if (rc != SQLITE_DONE)
-                    return db_fail(db, "machine seen");
+            for (k = 0; k < nseen && strcmp(seen[k].dev, e->dev) != 0; k++)
+                ;
+            if (k < nseen) {
+                memcpy(owner, seen[k].owner, sizeof(owner));
+            } else {
+                if ((rc = machine_owner(db, e->dev, b->agent, recv_ms, owner,
+                                        sizeof(owner))) != 0)
+                    return rc;
+                if (nseen < OWNERS_MAX) {
+                    seen[nseen].dev = e->dev;
+                    memcpy(seen[nseen++].owner, owner, sizeof(owner));
+                }
+                if (strcmp(owner, b->agent) == 0) {
+                    if ((st = db_stmt(db, S_MACHINE_SEEN)) == NULL)
+                        return LB_E_DB;
+                    sqlite3_bind_text(st, 1, e->dev, -1, SQLITE_STATIC);
+                    sqlite3_bind_int64(st, 2, recv_ms);
+                    rc = sqlite3_step(st);
+                    sqlite3_reset(st);
+                    if (rc != SQLITE_DONE)
+                        return db_fail(db, "machine seen");
+                }
             }
+            own = strcmp(owner, b->agent) == 0;
         }
-        if ((rc = store_event(db, b, e, recv_ms, own, &inserted)) != 0)
+        if ((rc = store_event(db, b, e, recv_ms, own, last_raw[i], &inserted)) != 0)
             return rc;
+        fresh[i] = (unsigned char)inserted;
         if (!inserted) {
             res->duplicates++;
             continue;
@@ -1006,6 +1054,10 @@ int db_store_batch(struct db *db, const char *site, const struct lb_batch *b,
             }
         }
     }
+
+    /* Intervals, rollups, orders and reasons of the new events. */
+    if (res->stored > 0 && (rc = rollup_batch(db, b, recv_ms, fresh)) != 0)
+        return rc;
 
     /* With "prev" the batch vouches for (prev, last seq]: the agent sends
      * consecutive rows of its spool.  Without it a hole in the numbering
@@ -1052,6 +1104,9 @@ int db_store_birth(struct db *db, const char *site, const struct lb_birth *b,
 
     *conflicts = 0;
     if ((rc = agent_upsert(db, site, b->agent, recv_ms)) != 0)
+        return rc;
+    /* Sites are registered by the agents' births (docs/kpi.md). */
+    if ((rc = dbm_site_seen(db, site)) != 0)
         return rc;
     if ((st = db_stmt(db, S_AGENT_BIRTH)) == NULL)
         return LB_E_DB;
@@ -1253,6 +1308,32 @@ int db_machine_counts(struct db *db, const char *dev, int64_t from, int64_t to,
     }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : db_fail(db, "machine counts");
+}
+
+int db_explain(struct db *db, const char *sql, char *buf, size_t size)
+{
+    char full[2048];
+    sqlite3_stmt *st = NULL;
+    size_t len = 0;
+    int rc;
+
+    buf[0] = '\0';
+    if ((size_t)snprintf(full, sizeof(full), "EXPLAIN QUERY PLAN %s", sql) >=
+        sizeof(full))
+        return LB_E_TOOBIG;
+    if (sqlite3_prepare_v2(db->h, full, -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, "explain");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const unsigned char *d = sqlite3_column_text(st, 3);
+        int n = snprintf(buf + len, size - len, "%s%s", len ? "; " : "",
+                         d ? (const char *)d : "");
+
+        if (n < 0 || (size_t)n >= size - len)
+            break;
+        len += (size_t)n;
+    }
+    sqlite3_finalize(st);
+    return 0;
 }
 
 int db_query_plan(struct db *db, enum db_query q, char *buf, size_t size)

@@ -9,17 +9,18 @@
 #include "db_priv.h"
 #include "linebeat/error.h"
 
-static const char sql_user_add[] =
-    "INSERT INTO users(name, pwhash, role, created, pw_changed) VALUES(?1, ?2, ?3, ?4, ?4) "
-    "ON CONFLICT(name) DO NOTHING";
+static const char sql_user_add[] = "INSERT INTO users(name, pwhash, role, created, "
+                                   "pw_changed) VALUES(?1, ?2, ?3, ?4, ?4) "
+                                   "ON CONFLICT(name) DO NOTHING";
 static const char sql_user_by_name[] =
     "SELECT id, name, role, disabled, pwhash, created, pw_changed FROM users "
     "WHERE name = ?1";
-static const char sql_user_by_id[] =
-    "SELECT id, name, role, disabled, pwhash, created, pw_changed FROM users WHERE id = ?1";
+static const char sql_user_by_id[] = "SELECT id, name, role, disabled, pwhash, created, "
+                                     "pw_changed FROM users WHERE id = ?1";
 static const char sql_user_password[] =
     "UPDATE users SET pwhash = ?2, pw_changed = ?3 WHERE id = ?1";
-static const char sql_user_role[] = "UPDATE users SET role = ?2, disabled = ?3 WHERE id = ?1";
+static const char sql_user_role[] =
+    "UPDATE users SET role = ?2, disabled = ?3 WHERE id = ?1";
 static const char sql_user_admins[] =
     "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0";
 static const char sql_users[] =
@@ -108,8 +109,8 @@ static int exec_done(struct db *db, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? 0 : db_error(db, what);
 }
 
-int db_user_add(struct db *db, const char *name, enum auth_role role,
-                const char *pwhash, int64_t now_ms, int64_t *id)
+int db_user_add(struct db *db, const char *name, enum auth_role role, const char *pwhash,
+                int64_t now_ms, int64_t *id)
 {
     sqlite3_stmt *st = db_cached(db, sql_user_add);
     int rc;

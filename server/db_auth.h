@@ -47,8 +47,8 @@ typedef int (*db_token_fn)(void *ctx, const struct db_board_token *t);
 
 /* Adds a user with an already hashed password.  OUT: *id (may be NULL).
  * Returns 0, -EEXIST (the name, in any case, is taken) or LB_E_DB. */
-int db_user_add(struct db *db, const char *name, enum auth_role role,
-                const char *pwhash, int64_t now_ms, int64_t *id);
+int db_user_add(struct db *db, const char *name, enum auth_role role, const char *pwhash,
+                int64_t now_ms, int64_t *id);
 /* Reads the user called name (case-insensitive).  0, -ENOENT or LB_E_DB. */
 int db_user_by_name(struct db *db, const char *name, struct db_user *out);
 /* Reads user id.  0, -ENOENT or LB_E_DB. */

@@ -21,6 +21,17 @@
  */
 sqlite3_stmt *db_cached(struct db *db, const char *sql);
 
+/*
+ * The connection's private state of the storage layer's files (rollup.c's
+ * caches): made by make() on first use, freed by fr() at db_close.  NULL
+ * when make() fails.
+ */
+void *db_state(struct db *db, void *(*make)(void), void (*fr)(void *));
+
+/* Writes SQLite's plan for sql (EXPLAIN QUERY PLAN), details joined by
+ * "; ", into OUT: buf; tests use it to catch full scans.  0 or LB_E_DB. */
+int db_explain(struct db *db, const char *sql, char *buf, size_t size);
+
 /* Logs SQLite's message for the failed operation what; returns LB_E_DB. */
 int db_error(struct db *db, const char *what);
 

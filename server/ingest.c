@@ -9,8 +9,14 @@
  * paho 1.3.12 calls messageArrived with its client mutex held, and
  * MQTTAsync_sendMessage takes that mutex.  So msg_arrived must never wait
  * long for queue room (the writer may be blocked publishing an ack): it
- * waits ARRIVE_WAIT_MS at most and then returns 0, which makes paho keep
- * the message and offer it again -- nothing is dropped.
+ * waits ARRIVE_WAIT_MS at most and then drops an events message, which is
+ * safe because nothing unstored is ever acknowledged: the agent sends it
+ * again when its ack stalls.  It never returns 0 ("keep it, offer it
+ * again"): paho then queues every later message behind it too and delivers
+ * one per turn of its receive loop, which measured as a fall from about
+ * 40,000 to 2,300 events/s that never recovered (docs/benchmarks.md).  The
+ * agents' end-to-end window (window_events) keeps the queue from filling in
+ * the first place.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -28,6 +34,7 @@
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "linebeat/secret.h"
 #include "linebeat/wire.h"
 #include "store.h"
 
@@ -78,6 +85,13 @@ struct ingest {
     char prefix[CONF_PREFIX_MAX + 1];
     char url[CONF_URL_MAX + 1];
     char client_id[64 + 1];
+    /* TLS and credentials, read by the writer thread when connecting;
+     * the password is wiped when ingest stops. */
+    int tls, insecure;
+    char ca_file[CONF_PATH_MAX + 1], cert_file[CONF_PATH_MAX + 1];
+    char key_file[CONF_PATH_MAX + 1];
+    char username[128];
+    char password[LB_SECRET_MAX + 1];
     char sub_events[TOPIC_MAX], sub_birth[TOPIC_MAX], sub_status[TOPIC_MAX];
     struct db *db;
     MQTTAsync client;
@@ -109,10 +123,14 @@ struct ingest {
 
     atomic_uint_fast64_t received, stored, duplicates, malformed, conflicts, db_errors,
         acks_sent;
+    atomic_uint_fast64_t overflow; /* events messages dropped for a full queue */
+    uint64_t overflow_said;        /* writer thread: how many were logged */
     atomic_size_t depth;
+    atomic_int_fast64_t lag_ms;
 };
 
 static int msg_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *m);
+static int queue_full(const struct ingest *ing, size_t plen);
 static void conn_lost(void *ctx, char *cause);
 static void on_connected(void *ctx, char *cause);
 static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp);
@@ -132,11 +150,21 @@ static void acks_flush(struct ingest *ing, int64_t now, int all);
 static int ack_publish(struct ingest *ing, struct ack_entry *a);
 static int republish_one(void *ctx, const struct db_agent *a);
 static void try_connect(struct ingest *ing);
+static int on_ssl_error(const char *str, size_t len, void *ctx);
+static const char *connack_text(int code);
 static int64_t next_deadline(struct ingest *ing, int64_t now);
 static int rl_allow(struct ratelimit *rl, const char *what);
 static void rl_flush(struct ratelimit *rl, const char *what);
 
 /* ---- paho's threads ---------------------------------------------------- */
+
+/* With ing->mu held: would a payload of plen bytes overfill the queue?  An
+ * empty queue takes anything. */
+static int queue_full(const struct ingest *ing, size_t plen)
+{
+    return ing->count > 0 &&
+           (ing->count >= QUEUE_MAX_MSGS || ing->bytes + plen > QUEUE_MAX_BYTES);
+}
 
 static int msg_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message *m)
 {
@@ -145,9 +173,10 @@ static int msg_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
     size_t tlen = topic_len > 0 ? (size_t)topic_len : strlen(topic);
     size_t plen = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
     int64_t deadline;
+    int events, full;
 
     if ((q = calloc(1, sizeof(*q))) == NULL || (q->topic = malloc(tlen + 1)) == NULL)
-        goto retry;
+        goto drop;
     memcpy(q->topic, topic, tlen);
     q->topic[tlen] = '\0';
     q->recv_ms = lb_wall_ms();
@@ -155,21 +184,22 @@ static int msg_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
     /* An oversized payload is not copied: the writer only counts it. */
     if (plen <= LB_WIRE_MAX_BYTES) {
         if ((q->payload = malloc(plen + 1)) == NULL)
-            goto retry;
+            goto drop;
         memcpy(q->payload, m->payload, plen);
         q->payload[plen] = '\0';
     }
+    /* Births and statuses are few and small, and not sent again: they
+     * always get in.  Events wait a little for room, then are dropped. */
+    events = tlen >= 7 && strcmp(q->topic + tlen - 7, "/events") == 0;
 
     pthread_mutex_lock(&ing->mu);
     deadline = lb_mono_ms() + ARRIVE_WAIT_MS;
-    while (!ing->stop && ing->count > 0 &&
-           (ing->count >= QUEUE_MAX_MSGS || ing->bytes + plen > QUEUE_MAX_BYTES) &&
-           lb_mono_ms() < deadline)
+    while (events && !ing->stop && queue_full(ing, plen) && lb_mono_ms() < deadline)
         wait_until(&ing->room, &ing->mu, deadline);
-    if (ing->stop || (ing->count > 0 && (ing->count >= QUEUE_MAX_MSGS ||
-                                         ing->bytes + plen > QUEUE_MAX_BYTES))) {
+    full = events && queue_full(ing, plen);
+    if (ing->stop || full) {
         pthread_mutex_unlock(&ing->mu);
-        goto retry;
+        goto drop;
     }
     if (ing->tail)
         ing->tail->next = q;
@@ -186,10 +216,13 @@ static int msg_arrived(void *ctx, char *topic, int topic_len, MQTTAsync_message 
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(topic);
     return 1;
-retry:
-    /* Not taken: paho keeps the message and calls again later. */
+drop:
+    /* Never acknowledged, so never lost: see the file comment. */
+    atomic_fetch_add(&ing->overflow, 1);
     msg_free(q);
-    return 0;
+    MQTTAsync_freeMessage(&m);
+    MQTTAsync_free(topic);
+    return 1;
 }
 
 static void conn_lost(void *ctx, char *cause)
@@ -229,6 +262,20 @@ static void on_connected(void *ctx, char *cause)
     pthread_mutex_unlock(&ing->mu);
 }
 
+/* MQTT 3.1.1 CONNACK refusals (section 3.2.2.3), as paho reports them. */
+static const char *connack_text(int code)
+{
+    switch (code) {
+    case 4:
+        return "refused: bad user name or password (check [mqtt] username and "
+               "password_file)";
+    case 5:
+        return "refused: not authorized (check the broker's password_file and "
+               "acl_file)";
+    }
+    return NULL;
+}
+
 /*
  * paho's automatic reconnect only starts after a first successful connect,
  * and reuses this callback for its own failed attempts.  So: before the
@@ -246,8 +293,10 @@ static void on_connect_failure(void *ctx, MQTTAsync_failureData *resp)
         return;
     }
     log_warnx("mqtt: connect to %s failed: %s", ing->url,
-              resp && resp->message ? resp->message
-                                    : MQTTAsync_strerror(resp ? resp->code : 0));
+              resp && connack_text(resp->code)
+                  ? connack_text(resp->code)
+                  : (resp && resp->message ? resp->message
+                                           : MQTTAsync_strerror(resp ? resp->code : 0)));
     atomic_store(&ing->connect_failed, 1);
     pthread_mutex_lock(&ing->mu);
     pthread_cond_signal(&ing->wake);
@@ -475,9 +524,21 @@ static int republish_one(void *ctx, const struct db_agent *a)
 
 /* ---- writer thread ------------------------------------------------------ */
 
+/* OpenSSL's words for a failed handshake, from paho's thread. */
+static int on_ssl_error(const char *str, size_t len, void *ctx)
+{
+    struct ingest *ing = ctx;
+
+    while (len > 0 && (str[len - 1] == '\n' || str[len - 1] == '\r'))
+        len--;
+    log_warnx("mqtt: %s: TLS: %.*s", ing->url, (int)(len < 400 ? len : 400), str);
+    return 0;
+}
+
 static void try_connect(struct ingest *ing)
 {
     MQTTAsync_connectOptions co = MQTTAsync_connectOptions_initializer;
+    MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
     int rc;
 
     co.keepAliveInterval = 20;
@@ -490,6 +551,20 @@ static void try_connect(struct ingest *ing)
     co.maxInflight = 100;
     co.onFailure = on_connect_failure;
     co.context = ing;
+    co.username = ing->username[0] ? ing->username : NULL;
+    co.password = ing->password[0] ? ing->password : NULL;
+    if (ing->tls) {
+        /* Copied by paho; reused by its automatic reconnects. */
+        ssl.trustStore = ing->ca_file[0] ? ing->ca_file : NULL;
+        ssl.keyStore = ing->cert_file[0] ? ing->cert_file : NULL;
+        ssl.privateKey = ing->key_file[0] ? ing->key_file : NULL;
+        ssl.enableServerCertAuth = !ing->insecure;
+        ssl.verify = !ing->insecure;               /* the host name or IP of the url */
+        ssl.sslVersion = MQTT_SSL_VERSION_DEFAULT; /* highest both know */
+        ssl.ssl_error_cb = on_ssl_error;
+        ssl.ssl_error_context = ing;
+        co.ssl = &ssl;
+    }
     ing->connect_at = 0;
     rc = MQTTAsync_connect(ing->client, &co);
     if (rc != MQTTASYNC_SUCCESS) {
@@ -586,7 +661,7 @@ static void writer_batch(struct ingest *ing)
 {
     struct msg *local[64];
     size_t n = 0, k, i;
-    int64_t t0 = lb_mono_ms();
+    int64_t t0 = lb_mono_ms(), oldest = INT64_MAX;
     int rc;
 
     ing->nnotes = 0;
@@ -647,6 +722,8 @@ static void writer_batch(struct ingest *ing)
         pthread_mutex_unlock(&ing->mu);
 
         for (i = 0; i < k; i++) {
+            if (local[i]->recv_ms < oldest)
+                oldest = local[i]->recv_ms;
             handle_msg(ing, local[i]);
             msg_free(local[i]);
         }
@@ -663,6 +740,8 @@ static void writer_batch(struct ingest *ing)
         return;
     }
     atomic_fetch_add(&ing->stored, ing->batch_stored);
+    if (oldest != INT64_MAX)
+        atomic_store(&ing->lag_ms, lb_wall_ms() - oldest);
     acks_apply_notes(ing);
 }
 
@@ -708,6 +787,15 @@ static void *writer_main(void *arg)
         rl_flush(&ing->rl_malformed, "malformed-message");
         rl_flush(&ing->rl_conflict, "machine-conflict");
         rl_flush(&ing->rl_db, "database");
+        if (atomic_load(&ing->overflow) != ing->overflow_said &&
+            rl_allow(&ing->rl_db, "database")) {
+            uint64_t n = atomic_load(&ing->overflow);
+
+            log_warnx("ingest: queue full: dropped %" PRIu64 " messages (never acked; "
+                      "their agents send them again)",
+                      n - ing->overflow_said);
+            ing->overflow_said = n;
+        }
         if (drain) {
             pthread_mutex_lock(&ing->mu);
             ing->drained = 1;
@@ -724,6 +812,7 @@ static void *writer_main(void *arg)
 
 int ingest_start(const struct srv_conf *conf, struct db **db, struct ingest **out)
 {
+    char share[80] = "";
     MQTTAsync_createOptions cro = MQTTAsync_createOptions_initializer;
     pthread_condattr_t ca;
     struct ingest *ing = NULL;
@@ -735,12 +824,43 @@ int ingest_start(const struct srv_conf *conf, struct db **db, struct ingest **ou
     snprintf(ing->prefix, sizeof(ing->prefix), "%s", conf->mqtt.prefix);
     snprintf(ing->url, sizeof(ing->url), "%s", conf->mqtt.url);
     snprintf(ing->client_id, sizeof(ing->client_id), "%s", conf->mqtt.client_id);
-    if ((size_t)snprintf(ing->sub_events, TOPIC_MAX, "%s/+/+/events", ing->prefix) >=
-            TOPIC_MAX ||
-        (size_t)snprintf(ing->sub_birth, TOPIC_MAX, "%s/+/+/birth", ing->prefix) >=
-            TOPIC_MAX ||
-        (size_t)snprintf(ing->sub_status, TOPIC_MAX, "%s/+/+/status", ing->prefix) >=
-            TOPIC_MAX) {
+    ing->tls = strncmp(ing->url, "ssl://", 6) == 0 ||
+               strncmp(ing->url, "mqtts://", 8) == 0 ||
+               strncmp(ing->url, "wss://", 6) == 0;
+    ing->insecure = conf->mqtt.insecure;
+    snprintf(ing->ca_file, sizeof(ing->ca_file), "%s", conf->mqtt.ca_file);
+    snprintf(ing->cert_file, sizeof(ing->cert_file), "%s", conf->mqtt.cert_file);
+    snprintf(ing->key_file, sizeof(ing->key_file), "%s", conf->mqtt.key_file);
+    snprintf(ing->username, sizeof(ing->username), "%s", conf->mqtt.username);
+    if (conf->mqtt.password_file[0] != '\0') {
+        char why[CONF_PATH_MAX + 128];
+
+        if ((rc = lb_secret_read(conf->mqtt.password_file, ing->password,
+                                 sizeof(ing->password), why, sizeof(why))) != 0) {
+            log_warnx("mqtt: password_file %s", why);
+            explicit_bzero(ing->password, sizeof(ing->password));
+            free(ing);
+            return LB_E_CONFIG;
+        }
+        if (!ing->tls)
+            log_warnx("mqtt: %s is not TLS: the password travels in clear text",
+                      ing->url);
+    }
+    if (ing->tls && ing->insecure)
+        log_warnx("mqtt: insecure = yes: the broker's certificate and host name are not "
+                  "checked");
+    /* Several collectors with one shared_group split the messages between
+     * them ("$share/<group>/<filter>", MQTT 5 syntax; Mosquitto also takes
+     * it from MQTT 3.1.1 clients such as this one). */
+    if (conf->mqtt.shared_group[0] != '\0')
+        snprintf(share, sizeof(share), "$share/%s/", conf->mqtt.shared_group);
+    if ((size_t)snprintf(ing->sub_events, TOPIC_MAX, "%s%s/+/+/events", share,
+                         ing->prefix) >= TOPIC_MAX ||
+        (size_t)snprintf(ing->sub_birth, TOPIC_MAX, "%s%s/+/+/birth", share,
+                         ing->prefix) >= TOPIC_MAX ||
+        (size_t)snprintf(ing->sub_status, TOPIC_MAX, "%s%s/+/+/status", share,
+                         ing->prefix) >= TOPIC_MAX) {
+        explicit_bzero(ing->password, sizeof(ing->password));
         free(ing);
         return LB_E_TOOBIG;
     }
@@ -749,6 +869,7 @@ int ingest_start(const struct srv_conf *conf, struct db **db, struct ingest **ou
     /* Timed waits use the monotonic clock: a wall-clock step by NTP must
      * not stretch or cut the batch and ack timers. */
     if ((rc = pthread_condattr_init(&ca)) != 0) {
+        explicit_bzero(ing->password, sizeof(ing->password));
         free(ing);
         return -rc;
     }
@@ -799,6 +920,7 @@ fail:
     pthread_mutex_destroy(&ing->mu);
     if (have_ca)
         pthread_condattr_destroy(&ca);
+    explicit_bzero(ing->password, sizeof(ing->password));
     free(ing);
     return rc;
 }
@@ -856,6 +978,7 @@ void ingest_stop(struct ingest *ing)
     pthread_cond_destroy(&ing->room);
     pthread_cond_destroy(&ing->done);
     pthread_mutex_destroy(&ing->mu);
+    explicit_bzero(ing->password, sizeof(ing->password));
     free(ing);
 }
 
@@ -872,5 +995,6 @@ void ingest_get_stats(struct ingest *ing, struct ingest_stats *st)
     st->db_errors = atomic_load(&ing->db_errors);
     st->acks = atomic_load(&ing->acks_sent);
     st->queue_depth = atomic_load(&ing->depth);
+    st->lag_ms = atomic_load(&ing->lag_ms);
     st->connected = atomic_load(&ing->connected);
 }

@@ -27,6 +27,7 @@ struct ingest_stats {
     uint64_t db_errors;  /* messages or batches lost to a database error */
     uint64_t acks;       /* ack messages handed to paho */
     size_t queue_depth;  /* messages waiting for the writer */
+    int64_t lag_ms;      /* arrival to commit of the oldest message of the last batch */
     int connected;       /* 1 while connected to the broker */
 };
 

@@ -11,10 +11,19 @@
 #include <string.h>
 #include <time.h>
 
+#include "board.h"
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
 #include "linebeat/log.h"
 #include "linebeat/wire.h"
+#include "api.h"
+#include "metrics.h"
+#include "page_admin.h"
+#include "page_downtime.h"
+#include "page_machine.h"
+#include "page_orders.h"
+#include "page_shift.h"
+#include "page_trends.h"
 #include "pages.h"
 
 /* A machine whose agent is offline has no current state: say so rather
@@ -28,15 +37,11 @@ struct board_ctx {
 };
 
 static const char *shown_state(const struct db_machine *m, const char **reason);
-static const char *state_class(const char *state);
-static void ago(char *buf, size_t size, int64_t now_ms, int64_t then_ms);
-static int board_tile(void *ctx, const struct db_machine *m);
 static int machine_json(void *ctx, const struct db_machine *m);
 static int agent_json(void *ctx, const struct db_agent *a);
 static int agent_metric_dups(void *ctx, const struct db_agent *a);
 static int agent_metric_gaps(void *ctx, const struct db_agent *a);
 static int agent_metric_malformed(void *ctx, const struct db_agent *a);
-static void render_board(struct db *db, int64_t now_ms, struct reply *rep);
 static void render_machines(struct db *db, int64_t now_ms, struct reply *rep);
 static void render_counts(struct db *db, const struct route *r, const char *from,
                           const char *to, struct reply *rep);
@@ -44,28 +49,6 @@ static void render_agents(struct db *db, struct reply *rep);
 static void render_metrics(const struct pages_env *env, struct db *db, struct reply *rep);
 static void metric(struct buf *b, const char *name, const char *type, const char *help,
                    uint64_t value);
-
-/* Plain CSS (no grid, no custom properties) so old TV browsers render it. */
-static const char board_css[] =
-    "body{margin:0;font-family:system-ui,Arial,sans-serif;background:#111;color:#eee}"
-    "header{padding:.6em 1em;background:#222;overflow:hidden}"
-    "h1{margin:0;font-size:1.4em;float:left}.clock{float:right;font-size:1.4em}"
-    "main{display:flex;flex-wrap:wrap;padding:.6em}"
-    ".tile{width:15em;margin:.4em;background:#1d1d1d;border-radius:.4em;padding:.8em;"
-    "border-left:.6em solid #555}"
-    ".dev{font-size:1.5em;font-weight:bold;word-wrap:break-word}"
-    ".badge{display:inline-block;margin:.3em 0;padding:.15em .6em;border-radius:1em;"
-    "background:#555;color:#fff;font-weight:bold;text-transform:uppercase}"
-    ".num{font-size:1.4em}.dim{color:#aaa;font-size:.9em}"
-    "table{border-collapse:collapse}td{padding:0 1em 0 0}"
-    "footer{padding:0 1em 1em;color:#888;font-size:.85em}"
-    ".empty{padding:2em;color:#aaa}"
-    /* Colour repeats the state word, never replaces it. */
-    ".tile.st-running{border-color:#1b7f3b}.badge.st-running{background:#1b7f3b}"
-    ".tile.st-idle{border-color:#a86400}.badge.st-idle{background:#a86400}"
-    ".tile.st-setup{border-color:#2b6cb0}.badge.st-setup{background:#2b6cb0}"
-    ".tile.st-down{border-color:#c0262d}.badge.st-down{background:#c0262d}"
-    ".tile.st-planned{border-color:#6b46c1}.badge.st-planned{background:#6b46c1}";
 
 static const char *shown_state(const struct db_machine *m, const char **reason)
 {
@@ -79,42 +62,6 @@ static const char *shown_state(const struct db_machine *m, const char **reason)
         return "unknown";
     }
     return m->state;
-}
-
-/* A CSS class from a fixed list, never from the data itself. */
-static const char *state_class(const char *state)
-{
-    static const char *const known[] = {"running", "idle",         "setup",
-                                        "down",    "planned_stop", "offline"};
-    static const char *const cls[] = {"st-running", "st-idle",    "st-setup",
-                                      "st-down",    "st-planned", "st-offline"};
-    size_t i;
-
-    for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-        if (strcmp(state, known[i]) == 0)
-            return cls[i];
-    return "st-unknown";
-}
-
-static void ago(char *buf, size_t size, int64_t now_ms, int64_t then_ms)
-{
-    int64_t s;
-
-    if (then_ms < 0) {
-        snprintf(buf, size, "never");
-        return;
-    }
-    s = (now_ms - then_ms) / 1000;
-    if (s < 0)
-        s = 0;
-    if (s < 120)
-        snprintf(buf, size, "%" PRId64 " s ago", s);
-    else if (s < 7200)
-        snprintf(buf, size, "%" PRId64 " min ago", s / 60);
-    else if (s < 2 * 86400)
-        snprintf(buf, size, "%" PRId64 " h ago", s / 3600);
-    else
-        snprintf(buf, size, "%" PRId64 " d ago", s / 86400);
 }
 
 void pages_today(int64_t now_ms, int64_t *from, int64_t *to)
@@ -155,79 +102,6 @@ void pages_error(struct reply *rep, int status, int json, const char *msg)
         buf_puts(&rep->body, msg);
         buf_puts(&rep->body, "\n");
     }
-}
-
-static int board_tile(void *ctx, const struct db_machine *m)
-{
-    struct board_ctx *bc = ctx;
-    struct buf *b = bc->b;
-    const char *reason, *state = shown_state(m, &reason);
-    const char *cls = state_class(state);
-    char seen[32];
-
-    ago(seen, sizeof(seen), bc->now_ms, m->last_seen);
-    bc->count++;
-    buf_printf(b, "<section class=\"tile %s\">", cls);
-    buf_puts(b, "<div class=\"dev\">");
-    buf_html(b, m->dev);
-    buf_printf(b, "</div><div><span class=\"badge %s\">", cls);
-    buf_html(b, state);
-    buf_puts(b, "</span>");
-    if (reason) {
-        buf_puts(b, " <span class=\"dim\">");
-        buf_html(b, reason);
-        buf_puts(b, "</span>");
-    }
-    buf_puts(b, "</div><table><tr><td class=\"dim\">good</td><td class=\"dim\">scrap</td>"
-                "</tr><tr>");
-    buf_printf(b, "<td class=\"num\">%" PRId64 "</td><td class=\"num\">%" PRId64 "</td>",
-               m->good, m->scrap);
-    buf_puts(b, "</tr></table><div class=\"dim\">");
-    buf_html(b, m->agent);
-    buf_puts(b, " &middot; seen ");
-    buf_html(b, seen);
-    buf_puts(b, "</div></section>\n");
-    return 0;
-}
-
-static void render_board(struct db *db, int64_t now_ms, struct reply *rep)
-{
-    struct board_ctx bc = {&rep->body, now_ms, 1, 0};
-    struct buf *b = &rep->body;
-    int64_t from, to;
-    time_t now = (time_t)(now_ms / 1000);
-    struct tm tm;
-    char clock[16], zone[16];
-    int rc;
-
-    pages_today(now_ms, &from, &to);
-    localtime_r(&now, &tm);
-    strftime(clock, sizeof(clock), "%H:%M", &tm);
-    strftime(zone, sizeof(zone), "%Z", &tm);
-    buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-                "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-                "<meta http-equiv=\"refresh\" content=\"5\">"
-                "<title>linebeat &ndash; floor</title><style>");
-    buf_puts(b, board_css);
-    buf_puts(b, "</style></head><body><header><h1>linebeat &ndash; floor</h1>"
-                "<span class=\"clock\">");
-    buf_html(b, clock);
-    buf_puts(b, "</span></header><main>\n");
-    rc = db_machines(db, from, to, board_tile, &bc);
-    if (rc != 0) {
-        pages_error(rep, 500, 0, "database error");
-        return;
-    }
-    if (bc.count == 0)
-        buf_puts(b, "<p class=\"empty\">No machines yet: they appear when their agent "
-                    "connects.</p>");
-    buf_puts(b, "</main><footer>good and scrap since 00:00 ");
-    buf_html(b, zone);
-    buf_puts(b, " today &middot; refreshes every 5 s</footer></body></html>\n");
-    rep->status = 200;
-    rep->type = CT_HTML;
-    rep->html = 1;
-    rep->no_store = 1;
 }
 
 static int machine_json(void *ctx, const struct db_machine *m)
@@ -393,6 +267,12 @@ static void render_metrics(const struct pages_env *env, struct db *db, struct re
                "Ack messages published since start.", st.acks);
         metric(b, "linebeat_ingest_queue_depth", "gauge",
                "Messages waiting for the database writer.", st.queue_depth);
+        buf_printf(
+            b,
+            "# HELP linebeat_ingest_lag_seconds Arrival to commit of the oldest "
+            "message of the last batch.\n# TYPE linebeat_ingest_lag_seconds gauge\n"
+            "linebeat_ingest_lag_seconds %.3f\n",
+            (double)(st.lag_ms > 0 ? st.lag_ms : 0) / 1000.0);
         metric(b, "linebeat_mqtt_connected", "gauge", "1 while connected to the broker.",
                (uint64_t)st.connected);
     }
@@ -414,6 +294,7 @@ static void render_metrics(const struct pages_env *env, struct db *db, struct re
            bytes > 0 ? (uint64_t)bytes : 0);
     metric(b, "linebeat_http_requests_total", "counter",
            "HTTP requests served since start.", env->http_requests);
+    metrics_render(b);
     rep->status = 200;
     rep->type = CT_PROM;
     rep->no_store = 1;
@@ -438,7 +319,7 @@ void pages_handle(const struct pages_env *env, struct db *db, const struct route
     }
     switch (r->kind) {
     case ROUTE_BOARD:
-        render_board(db, now_ms, rep);
+        board_render(db, env->sess, 0, NULL, now_ms, rep);
         break;
     case ROUTE_MACHINES:
         render_machines(db, now_ms, rep);
@@ -451,6 +332,28 @@ void pages_handle(const struct pages_env *env, struct db *db, const struct route
         break;
     case ROUTE_METRICS:
         render_metrics(env, db, rep);
+        break;
+    case ROUTE_API:
+        api_handle(env, db, now_ms, rep);
+        break;
+    case ROUTE_ADMIN_MASTER:
+        page_admin(env, db, now_ms, rep);
+        break;
+    case ROUTE_TRENDS:
+        page_trends(env, db, now_ms, rep);
+        break;
+    case ROUTE_SHIFT_REPORT:
+        page_shift(env, db, now_ms, rep);
+        break;
+    case ROUTE_ORDERS:
+        page_orders(env, db, now_ms, rep);
+        break;
+    case ROUTE_DOWNTIME:
+        page_downtime(env, db, now_ms, rep);
+        break;
+    case ROUTE_MACHINE_PAGE:
+        page_machine(env, db, r->dev,
+                     env->arg != NULL ? env->arg(env->ctx, "csv") : NULL, now_ms, rep);
         break;
     case ROUTE_NONE:
         break;

@@ -53,6 +53,13 @@ struct pages_env {
     const char *method;
     const char *body; /* NUL-terminated, body_len bytes; NULL when none */
     size_t body_len;
+    /* For the KPI API (api.c): the path, a query argument (NULL when
+     * absent) and the thread's read-write connection (NULL when it cannot
+     * be opened), both called with ctx. */
+    const char *path;
+    const char *(*arg)(void *ctx, const char *name);
+    struct db *(*rw)(void *ctx);
+    void *ctx;
 };
 
 /* Adds header name (a string constant) with value to rep.  Callers bound

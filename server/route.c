@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api.h"
 #include "linebeat/clock.h"
 #include "route.h"
 
@@ -35,13 +36,45 @@ void route_parse(const char *method, const char *path, struct route *r)
         r->kind = ROUTE_AGENTS;
     else if (strcmp(path, "/metrics") == 0)
         r->kind = ROUTE_METRICS;
+    else if (strcmp(path, "/reports/shift") == 0)
+        r->kind = ROUTE_SHIFT_REPORT;
+    else if (strcmp(path, "/reports/trends") == 0)
+        r->kind = ROUTE_TRENDS;
+    else if (strcmp(path, "/orders") == 0 ||
+             (strncmp(path, "/orders/", 8) == 0 && path[8] != '\0'))
+        r->kind = ROUTE_ORDERS;
+    else if (strcmp(path, "/admin/master") == 0) {
+        r->kind = ROUTE_ADMIN_MASTER;
+        if (strcmp(method, "POST") == 0)
+            return; /* a master data form; the page checks the admin role */
+    } else if (strcmp(path, "/downtime") == 0) {
+        r->kind = ROUTE_DOWNTIME;
+        if (strcmp(method, "POST") == 0)
+            return; /* a reason for a stop; the gate checked role and CSRF */
+    }
+    else if (strncmp(path, "/machines/", 10) == 0) {
+        size_t idlen = len - 10;
+
+        if (idlen == 0 || idlen > LB_ID_MAX)
+            return;
+        memcpy(r->dev, path + 10, idlen);
+        r->dev[idlen] = '\0';
+        if (!lb_id_valid(r->dev)) {
+            r->dev[0] = '\0';
+            return;
+        }
+        r->kind = ROUTE_MACHINE_PAGE;
+    }
     else if (strncmp(path, MACHINES_PREFIX, strlen(MACHINES_PREFIX)) == 0) {
         const char *id = path + strlen(MACHINES_PREFIX);
         size_t slen = strlen(COUNTS_SUFFIX);
         size_t idlen = len - strlen(MACHINES_PREFIX);
 
-        if (idlen <= slen || strcmp(id + idlen - slen, COUNTS_SUFFIX) != 0)
+        if (idlen <= slen || strcmp(id + idlen - slen, COUNTS_SUFFIX) != 0) {
+            if (api_owns(path))
+                r->kind = ROUTE_API;
             return;
+        }
         idlen -= slen;
         if (idlen > LB_ID_MAX)
             return;
@@ -53,6 +86,9 @@ void route_parse(const char *method, const char *path, struct route *r)
             return;
         }
         r->kind = ROUTE_MACHINE_COUNTS;
+    } else if (api_owns(path)) {
+        r->kind = ROUTE_API; /* which methods: api.c decides */
+        return;
     }
     if (r->kind != ROUTE_NONE && !method_ok(method)) {
         r->kind = ROUTE_NONE;

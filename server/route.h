@@ -21,13 +21,20 @@ enum route_kind {
     ROUTE_MACHINE_COUNTS, /* GET /api/v1/machines/<id>/counts */
     ROUTE_AGENTS,         /* GET /api/v1/agents */
     ROUTE_METRICS,        /* GET /metrics */
+    ROUTE_API,            /* the rest of /api/v1/, any method: api.c */
+    ROUTE_MACHINE_PAGE,   /* GET /machines/<id> (page_machine.c) */
+    ROUTE_DOWNTIME,       /* GET, POST /downtime (page_downtime.c) */
+    ROUTE_ORDERS,         /* GET /orders, /orders/<number> (page_orders.c) */
+    ROUTE_SHIFT_REPORT,   /* GET /reports/shift (page_shift.c) */
+    ROUTE_TRENDS,         /* GET /reports/trends (page_trends.c) */
+    ROUTE_ADMIN_MASTER,   /* GET, POST /admin/master (page_admin.c) */
 };
 
 struct route {
     enum route_kind kind;
     int status;              /* ROUTE_NONE: 404, 405 or 414 */
     int json;                /* answer errors in JSON (API paths) */
-    char dev[LB_ID_MAX + 1]; /* ROUTE_MACHINE_COUNTS */
+    char dev[LB_ID_MAX + 1]; /* ROUTE_MACHINE_COUNTS, ROUTE_MACHINE_PAGE */
 };
 
 /* Maps method and path (percent-decoded, without the query) to OUT: r.

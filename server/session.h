@@ -13,7 +13,7 @@
 #include "auth.h"
 #include "db.h"
 
-#define SESSION_COOKIE "lb_session"
+#define SESSION_COOKIE     "lb_session"
 #define SESSION_COOKIE_MAX 200 /* a Set-Cookie value */
 
 struct session_policy {

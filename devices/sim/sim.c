@@ -54,6 +54,7 @@ struct opts {
     const char *profile;
     int unit;
     int64_t cycle_ms;
+    int64_t cavities; /* parts per cycle */
     double scrap_ratio;
     double mtbs, mtts;
     int width;      /* 0: as the profile says */
@@ -82,9 +83,10 @@ struct sim {
     modbus_t *ctx; /* TCP */
     modbus_mapping_t *map;
     int listen_fd;
-    modbus_t *rtu;
-    int rtu_fd;    /* the serial line, or the pty's master side */
-    int pty_slave; /* held open so the master never sees a hang-up */
+    modbus_t *rtu;      /* serves RTU requests */
+    modbus_t *rtu_line; /* opened the serial line (--rtu): restores it on exit */
+    int rtu_fd;         /* the serial line, or the pty's master side */
+    int pty_slave;      /* held open so the master never sees a hang-up */
     char rtu_path[128];
     struct client clients[MAX_CLIENTS];
     size_t nclients;
@@ -121,6 +123,7 @@ static int state_code(const struct sim *s, enum lb_state st, const char *reason,
 static int setup_map(struct sim *s);
 static int setup_tcp(struct sim *s);
 static int setup_rtu(struct sim *s);
+static modbus_t *rtu_context(struct sim *s);
 static int serve_rtu(struct sim *s);
 static int write_pidfile(const char *path);
 static uint64_t splitmix64(uint64_t *x);
@@ -160,6 +163,8 @@ static void usage(FILE *f)
         "  --unit N           unit id answered, 1-247 (default 1); 255 is answered\n"
         "                     too, other ids get exception 0x0B (gateway target)\n"
         "  --cycle-ms N       ideal cycle time in ms: one part per cycle (default 1000)\n"
+        "  --cavities N       parts per cycle, as of a multi-cavity mould (default 1);\n"
+        "                     with a short cycle, 16-bit counters wrap in seconds\n"
         "  --scrap-ratio R    share of parts that are scrap, 0..1 (default 0.02)\n"
         "  --mtbs S           mean seconds running between random stops; 0 never\n"
         "                     stops (default 0)\n"
@@ -245,6 +250,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         O_PROFILE,
         O_UNIT,
         O_CYCLE,
+        O_CAVITIES,
         O_SCRAP,
         O_MTBS,
         O_MTTS,
@@ -266,6 +272,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         {"profile", required_argument, NULL, O_PROFILE},
         {"unit", required_argument, NULL, O_UNIT},
         {"cycle-ms", required_argument, NULL, O_CYCLE},
+        {"cavities", required_argument, NULL, O_CAVITIES},
         {"scrap-ratio", required_argument, NULL, O_SCRAP},
         {"mtbs", required_argument, NULL, O_MTBS},
         {"mtts", required_argument, NULL, O_MTTS},
@@ -290,6 +297,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     o->bind = "127.0.0.1";
     o->unit = 1;
     o->cycle_ms = 1000;
+    o->cavities = 1;
     o->scrap_ratio = 0.02;
     o->mtbs = 0;
     o->mtts = 10;
@@ -324,6 +332,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
             break;
         case O_CYCLE:
             if (parse_int("cycle-ms", optarg, 1, 86400000, &o->cycle_ms) != 0)
+                return -1;
+            break;
+        case O_CAVITIES:
+            if (parse_int("cavities", optarg, 1, 10000, &o->cavities) != 0)
                 return -1;
             break;
         case O_SCRAP:
@@ -644,18 +656,9 @@ static int setup_rtu(struct sim *s)
     } else {
         snprintf(s->rtu_path, sizeof(s->rtu_path), "%s", s->o.rtu);
     }
-    s->rtu = modbus_new_rtu(s->rtu_path, s->o.baud, 'N', 8, 1);
-    if (s->rtu == NULL || modbus_set_slave(s->rtu, s->o.unit) != 0) {
-        log_warnx("RTU on %s: %s", s->rtu_path, modbus_strerror(errno));
+    s->rtu = rtu_context(s);
+    if (s->rtu == NULL)
         return -1;
-    }
-    modbus_set_debug(s->rtu, 0);
-    /* After a request for another unit libmodbus waits this long for that
-     * unit's reply, to skip it; keep the stall short for TCP clients. */
-    if (modbus_set_response_timeout(s->rtu, 0, 100000) != 0) {
-        log_warnx("RTU timeout: %s", modbus_strerror(errno));
-        return -1;
-    }
     if (s->o.pty) {
         modbus_set_socket(s->rtu, master);
     } else {
@@ -664,12 +667,34 @@ static int setup_rtu(struct sim *s)
             return -1;
         }
         s->rtu_fd = modbus_get_socket(s->rtu);
+        s->rtu_line = s->rtu;
     }
     if (s->rtu_fd >= FD_SETSIZE) {
         log_warnx("serial descriptor %d beyond FD_SETSIZE", s->rtu_fd);
         return -1;
     }
     return 0;
+}
+
+/* A libmodbus RTU server context for our unit; NULL after logging why. */
+static modbus_t *rtu_context(struct sim *s)
+{
+    modbus_t *ctx = modbus_new_rtu(s->rtu_path, s->o.baud, 'N', 8, 1);
+
+    if (ctx == NULL || modbus_set_slave(ctx, s->o.unit) != 0) {
+        log_warnx("RTU on %s: %s", s->rtu_path, modbus_strerror(errno));
+        if (ctx != NULL)
+            modbus_free(ctx);
+        return NULL;
+    }
+    modbus_set_debug(ctx, 0);
+    /* Bounds libmodbus's wait for another unit's reply (see serve_rtu). */
+    if (modbus_set_response_timeout(ctx, 0, 100000) != 0) {
+        log_warnx("RTU timeout: %s", modbus_strerror(errno));
+        modbus_free(ctx);
+        return NULL;
+    }
+    return ctx;
 }
 
 /* Answers one RTU request.  A bad frame (CRC, timeout) is dropped and the
@@ -680,8 +705,25 @@ static int serve_rtu(struct sim *s)
     int rc;
 
     rc = modbus_receive(s->rtu, query);
-    if (rc == 0)
-        return 0; /* for another unit on the bus */
+    if (rc == 0) {
+        modbus_t *fresh;
+
+        /* A request for another unit on the bus.  libmodbus (3.1.6) now
+         * takes the next frame for that unit's reply and drops it, whatever
+         * it is; when that unit is silent, the next frame is a request for
+         * us, which a real device would answer.  A fresh context on the
+         * same line forgets the expectation. */
+        fresh = rtu_context(s);
+        if (fresh == NULL)
+            return -1;
+        modbus_set_socket(fresh, s->rtu_fd);
+        if (s->rtu != s->rtu_line) {
+            modbus_set_socket(s->rtu, -1);
+            modbus_free(s->rtu);
+        }
+        s->rtu = fresh;
+        return 0;
+    }
     if (rc < 0) {
         if (errno == EIO || errno == EBADF || errno == ENXIO) {
             log_warnx("RTU on %s: %s", s->rtu_path, modbus_strerror(errno));
@@ -863,6 +905,7 @@ static void make_parts(struct sim *s, int64_t until)
     if (n <= 0)
         return;
     s->last_part += n * s->o.cycle_ms;
+    n *= s->o.cavities;
     if (n > CATCHUP_LIMIT)
         n = CATCHUP_LIMIT;
     for (int64_t i = 0; i < n; i++) {
@@ -1250,12 +1293,13 @@ out:
         modbus_set_socket(s->ctx, -1);
         modbus_free(s->ctx);
     }
-    if (s->rtu != NULL) {
-        if (s->o.pty)
-            modbus_set_socket(s->rtu, -1); /* closed below, never opened by it */
-        else
-            modbus_close(s->rtu);
+    if (s->rtu != NULL && s->rtu != s->rtu_line) {
+        modbus_set_socket(s->rtu, -1); /* the line is closed below */
         modbus_free(s->rtu);
+    }
+    if (s->rtu_line != NULL) {
+        modbus_close(s->rtu_line); /* restores the line's settings */
+        modbus_free(s->rtu_line);
     }
     if (s->o.pty && s->rtu_fd >= 0)
         close(s->rtu_fd);

@@ -45,6 +45,26 @@ struct lb_value {
     double scale; /* applied by lb_value_to_double only */
 };
 
+/* The keys of a value section ([good], [total], ...). */
+enum lb_vkey {
+    LB_VKEY_AREA,
+    LB_VKEY_ADDRESS,
+    LB_VKEY_TYPE,
+    LB_VKEY_ORDER,
+    LB_VKEY_SCALE,
+    LB_VKEY_COUNT
+};
+
+/* One change a machine's configuration makes to the profile it names:
+ * "good.address = 10" (docs/profiles.md, "Overrides"). */
+struct lb_override {
+    enum lb_role role;
+    enum lb_vkey key;
+    int choice; /* AREA, TYPE, ORDER: the enum lb_area, lb_vtype or lb_order */
+    long address;
+    double scale;
+};
+
 #define LB_PROFILE_MAX_STATES  64
 #define LB_PROFILE_MAX_REASONS 64
 
@@ -87,6 +107,25 @@ int lb_profile_load(const char *path, struct lb_profile *p, struct lb_conf_error
 /* Finds NAME.ini in dir and loads it (same returns). */
 int lb_profile_find(const char *dir, const char *name, struct lb_profile *p,
                     struct lb_conf_errors *err);
+
+/*
+ * Parses an override: name is "ROLE.KEY", ROLE a value section (good,
+ * total, scrap, state, reason, cycle, control) and KEY one of area,
+ * address, type, order, scale; value is checked as in a profile file.
+ * Fills OUT: o.  Returns 0, or -1 with a message in err.
+ */
+int lb_override_parse(const char *name, const char *value, struct lb_override *o,
+                      char *err, size_t errlen);
+
+/*
+ * Applies n overrides to p, in order, then checks each value they changed
+ * as lb_profile_load checks a file (a bool only in a bit area, counters
+ * unsigned, ...).  A value p lacks may be added when its area, address and
+ * type are all given.  Returns 0, or -1 with a message in err and OUT: *bad
+ * the index of the override to blame; p is then partly changed.
+ */
+int lb_profile_apply(struct lb_profile *p, const struct lb_override *o, size_t n,
+                     size_t *bad, char *err, size_t errlen);
 
 /* Looks up a state code; returns the entry or NULL when unmapped. */
 const struct lb_state_map *lb_profile_state(const struct lb_profile *p, int64_t code);

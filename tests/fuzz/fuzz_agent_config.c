@@ -123,8 +123,11 @@ static void check_accepted(const struct agent_conf *c)
     for (size_t i = 0; i < c->nmachines; i++) {
         const struct machine_conf *m = &c->machines[i];
 
-        if (!lb_id_valid(m->id) || !lb_id_valid(m->profile) || m->host[0] == '\0')
+        if (!lb_id_valid(m->id) || !lb_id_valid(m->profile) ||
+            (m->link == LINK_RTU ? m->device[0] : m->host[0]) == '\0')
             die("accepted a bad machine", m->id);
+        if (m->timeout_ms <= 0 || (m->link == LINK_RTU && (m->unit < 1 || m->unit > 247)))
+            die("accepted a bad link", m->id);
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->machines[j].id, m->id) == 0)
                 die("accepted a repeated machine", m->id);

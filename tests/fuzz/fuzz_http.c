@@ -39,11 +39,14 @@ static void check_route(const char *method, const char *path)
             die("no route without an error status");
         return;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
+        !((r.kind == ROUTE_DOWNTIME || r.kind == ROUTE_ADMIN_MASTER) &&
+          strcmp(method, "POST") == 0))
         die("a route for a method other than GET and HEAD");
-    if (r.kind == ROUTE_MACHINE_COUNTS && !lb_id_valid(r.dev))
-        die("counts route with an invalid machine id");
-    if (r.kind != ROUTE_MACHINE_COUNTS && r.dev[0] != '\0')
+    if ((r.kind == ROUTE_MACHINE_COUNTS || r.kind == ROUTE_MACHINE_PAGE) &&
+        !lb_id_valid(r.dev))
+        die("machine route with an invalid machine id");
+    if (r.kind != ROUTE_MACHINE_COUNTS && r.kind != ROUTE_MACHINE_PAGE && r.dev[0] != '\0')
         die("machine id outside the counts route");
 }
 

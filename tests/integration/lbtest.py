@@ -6,8 +6,10 @@ to the simulators directly to know what they counted, and stops everything
 it started by PID, also when a test fails.  Python standard library only.
 """
 import configparser
+import http.client
 import json
 import os
+import shlex
 import signal
 import socket
 import struct
@@ -192,6 +194,11 @@ class Env:
         self.broker = None
         self.http_port = None
         self.server = None
+        self.server_extra = ""
+        self.server_mqtt = None  # the [mqtt] section's body; None: plain tcp
+        self.users = {}      # name -> password of the web users made so far
+        self.session = None  # the admin's lb_session cookie value
+        self.csrf = None
         self.agents = {}
         log("workdir", self.dir)
 
@@ -201,6 +208,17 @@ class Env:
             if os.path.exists(p):
                 return p
         raise FileNotFoundError(name + " not built in " + self.build)
+
+    def agent_cmd(self):
+        """The agent's command: LB_AGENT_WRAPPER (an emulator, such as
+        "qemu-arm-static -L SYSROOT") before the binary, which comes from
+        LB_AGENT_BUILD_DIR when set, so that a cross-built agent runs against
+        the host's simulators, server and broker (scripts/cross.sh --e2e)."""
+        wrapper = shlex.split(os.environ.get("LB_AGENT_WRAPPER", ""))
+        build = os.environ.get("LB_AGENT_BUILD_DIR")
+        if build:
+            return wrapper + [os.path.join(build, "agent", "linebeat-agent")]
+        return wrapper + [self.bin("linebeat-agent")]
 
     def spawn(self, name, args, **kw):
         out = open(os.path.join(self.dir, name + ".log"), "ab")
@@ -249,27 +267,106 @@ class Env:
         self.broker = None
 
     # --- linebeat-server -------------------------------------------------
-    def start_server(self):
+    def server_conf(self):
+        return os.path.join(self.dir, "server.ini")
+
+    def start_server(self, extra=None, mqtt=None, plant=None):
+        """Starts linebeat-server; extra adds lines to its [server] section,
+        mqtt replaces the body of its [mqtt] section (TLS tests), plant is
+        the body of a [plant] section (time zone, thresholds).
+        The first start also adds the web user "admin" (role admin) that
+        api() logs in as."""
         if self.http_port is None:
             self.http_port = free_port()
-        conf = os.path.join(self.dir, "server.ini")
+        if extra is not None:
+            self.server_extra = extra
+        if mqtt is not None:
+            self.server_mqtt = mqtt
+        if plant is not None:
+            self.server_plant = plant
+        conf = self.server_conf()
         with open(conf, "w") as f:
-            f.write("[server]\ndb = %s\nhttp_bind = 127.0.0.1\nhttp_port = %d\n"
-                    "[mqtt]\nurl = tcp://127.0.0.1:%d\n"
+            f.write("[server]\ndb = %s\nhttp_bind = 127.0.0.1\nhttp_port = %d\n%s\n"
+                    "[mqtt]\n%s\n"
                     % (os.path.join(self.dir, "linebeat.db"), self.http_port,
-                       self.broker_port))
+                       self.server_extra,
+                       self.server_mqtt or
+                       "url = tcp://127.0.0.1:%d" % (self.broker_port or 1)))
+            if getattr(self, "server_plant", None):
+                f.write("[plant]\n%s\n" % self.server_plant)
+        if "admin" not in self.users:
+            self.add_user("admin", "admin", "admin-password-1")
         self.server = self.spawn("server", [self.bin("linebeat-server"), "-c", conf, "-f"])
         wait_port(self.http_port, proc=self.server)
         return self.server
+
+    def add_user(self, name, role, password):
+        """Adds a web user through `linebeat-server --add-user` (password on
+        standard input)."""
+        if self.http_port is None:
+            self.http_port = free_port()
+        if not os.path.exists(self.server_conf()):
+            with open(self.server_conf(), "w") as f:
+                f.write("[server]\ndb = %s\n" % os.path.join(self.dir, "linebeat.db"))
+        r = subprocess.run([self.bin("linebeat-server"), "-c", self.server_conf(),
+                            "--add-user", name, "--role", role],
+                           input=(password + "\n").encode(), capture_output=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError("--add-user %s: %s" % (name, r.stderr.decode()))
+        self.users[name] = password
+
+    def http(self, path, method="GET", body=None, headers=None, cookie=None):
+        """One request; returns (status, headers, body bytes) whatever the
+        status, without following redirects.  body: bytes, str, or a dict
+        or list sent as JSON.  cookie: a Cookie header value."""
+        h = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body)
+            h.setdefault("Content-Type", "application/json")
+        if isinstance(body, str):
+            body = body.encode()
+        if cookie:
+            h["Cookie"] = cookie
+        conn = http.client.HTTPConnection("127.0.0.1", self.http_port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=h)
+            r = conn.getresponse()
+            return r.status, r.headers, r.read()
+        finally:
+            conn.close()
+
+    def login(self, user="admin", password=None):
+        """Logs user in through the API; returns (cookie value, csrf)."""
+        pw = password if password is not None else self.users[user]
+        st, hd, body = self.http("/api/v1/login", "POST", {"user": user, "password": pw})
+        if st != 200:
+            raise AssertionError("login %s: %d %s" % (user, st, body[:200]))
+        cookie = None
+        for v in hd.get_all("Set-Cookie") or []:
+            if v.startswith("lb_session="):
+                cookie = v.split(";", 1)[0].split("=", 1)[1]
+        return cookie, json.loads(body)["csrf"]
 
     def stop_server(self, sig=signal.SIGTERM):
         self.stop(self.server, sig)
         self.server = None
 
-    def api(self, path):
-        url = "http://127.0.0.1:%d%s" % (self.http_port, path)
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return json.loads(r.read().decode())
+    def api(self, path, method="GET", body=None):
+        """The API's JSON answer to path as the admin (logged in on first
+        use); raises urllib.error.HTTPError on a 4xx/5xx like urlopen."""
+        for attempt in (0, 1):
+            if self.session is None:
+                self.session, self.csrf = self.login("admin")
+            h = {"X-CSRF-Token": self.csrf} if method != "GET" else {}
+            st, hd, data = self.http(path, method, body, h,
+                                     cookie="lb_session=" + self.session)
+            if st == 401 and attempt == 0:
+                self.session = None
+                continue
+            if st >= 400:
+                raise urllib.error.HTTPError(path, st, data.decode(errors="replace"), hd,
+                                             None)
+            return json.loads(data.decode()) if data else None
 
     def machines(self):
         return {m["id"]: m for m in self.api("/api/v1/machines")}
@@ -280,15 +377,16 @@ class Env:
 
     # --- linebeat-agent --------------------------------------------------
     def write_agent_conf(self, agent_id, sims, extra_agent="", spool="", machine_extra="",
-                         interval_ms=200, commit_ms=500):
+                         interval_ms=200, commit_ms=500, url=None, mqtt=""):
         state = os.path.join(self.dir, "state-" + agent_id)
         conf = os.path.join(self.dir, agent_id + ".ini")
         with open(conf, "w") as f:
             f.write("[agent]\nid = %s\nsite = test\nstate_dir = %s\nprofiles_dir = %s\n%s\n"
                     % (agent_id, state, os.path.join(SRC, "devices", "profiles"),
                        extra_agent))
-            f.write("[mqtt]\nurl = tcp://127.0.0.1:%d\nack_timeout_ms = 3000\n"
-                    "reconnect_max_ms = 2000\n" % self.broker_port)
+            f.write("[mqtt]\nurl = %s\nack_timeout_ms = 3000\n"
+                    "reconnect_max_ms = 2000\n%s\n"
+                    % (url or "tcp://127.0.0.1:%d" % self.broker_port, mqtt))
             f.write("[spool]\ncommit_ms = %d\n%s\n" % (commit_ms, spool))
             for s in sims:
                 f.write("[machine %s]\nprofile = %s\nhost = 127.0.0.1\nport = %d\n"
@@ -299,8 +397,7 @@ class Env:
 
     def start_agent(self, agent_id, sims, **kw):
         conf, state = self.write_agent_conf(agent_id, sims, **kw)
-        p = self.spawn("agent-" + agent_id,
-                       [self.bin("linebeat-agent"), "-c", conf, "-f"])
+        p = self.spawn("agent-" + agent_id, self.agent_cmd() + ["-c", conf, "-f"])
         self.agents[agent_id] = p
         return p
 

@@ -10,7 +10,9 @@
  * looks like a wrap), so the simulation only resets where the documented
  * bound makes it recognisable: the counter far from zero and from the top.
  * spec_bound() restates that bound from counter.h in 128-bit arithmetic, so
- * the test does not share the implementation's overflow reasoning.
+ * the test does not share the implementation's overflow reasoning.  The
+ * 128-bit numbers are a pair of 64-bit words (struct u128): 32-bit ARM, where
+ * the agent runs, has no unsigned __int128, and this test must run there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,10 +40,22 @@ struct rng {
     uint64_t s;
 };
 
+struct u128 {
+    uint64_t hi, lo;
+};
+
+static struct u128 u128_of(uint64_t v);
+static struct u128 u128_add(struct u128 a, struct u128 b);
+static struct u128 u128_sub(struct u128 a, struct u128 b);
+static int u128_cmp(struct u128 a, struct u128 b);
+static struct u128 u128_shl(struct u128 a, unsigned n);
+static struct u128 u128_shr(struct u128 a, unsigned n);
+static struct u128 u128_div(struct u128 a, uint64_t d);
+
 static uint64_t next(struct rng *r);
 static uint64_t below(struct rng *r, uint64_t n);
-static unsigned __int128 range_of(unsigned bits);
-static unsigned __int128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms);
+static struct u128 range_of(unsigned bits);
+static struct u128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms);
 static uint64_t max_parts(const struct scenario *sc, int64_t gap);
 static void run(const struct scenario *sc, uint64_t seed, size_t steps);
 static enum counter_event feed(struct counter *c, uint64_t raw, int64_t el, int64_t ic,
@@ -80,21 +94,102 @@ static uint64_t below(struct rng *r, uint64_t n)
     return n == 0 ? next(r) : next(r) % n;
 }
 
-static unsigned __int128 range_of(unsigned bits)
+static struct u128 u128_of(uint64_t v)
 {
-    return (unsigned __int128)1 << bits;
+    struct u128 r = {0, v};
+
+    return r;
+}
+
+static struct u128 u128_add(struct u128 a, struct u128 b)
+{
+    struct u128 r = {a.hi + b.hi, a.lo + b.lo};
+
+    r.hi += r.lo < a.lo; /* carry */
+    return r;
+}
+
+static struct u128 u128_sub(struct u128 a, struct u128 b)
+{
+    struct u128 r = {a.hi - b.hi - (a.lo < b.lo), a.lo - b.lo};
+
+    return r;
+}
+
+static int u128_cmp(struct u128 a, struct u128 b)
+{
+    if (a.hi != b.hi)
+        return a.hi < b.hi ? -1 : 1;
+    return a.lo < b.lo ? -1 : a.lo > b.lo;
+}
+
+/* Shifts by 0..127 bits. */
+static struct u128 u128_shl(struct u128 a, unsigned n)
+{
+    struct u128 r;
+
+    if (n == 0)
+        return a;
+    if (n >= 64) {
+        r.hi = a.lo << (n - 64);
+        r.lo = 0;
+    } else {
+        r.hi = a.hi << n | a.lo >> (64 - n);
+        r.lo = a.lo << n;
+    }
+    return r;
+}
+
+static struct u128 u128_shr(struct u128 a, unsigned n)
+{
+    struct u128 r;
+
+    if (n == 0)
+        return a;
+    if (n >= 64) {
+        r.lo = a.hi >> (n - 64);
+        r.hi = 0;
+    } else {
+        r.lo = a.lo >> n | a.hi << (64 - n);
+        r.hi = a.hi >> n;
+    }
+    return r;
+}
+
+/* floor(a / d), d > 0: schoolbook binary long division. */
+static struct u128 u128_div(struct u128 a, uint64_t d)
+{
+    struct u128 q = {0, 0}, rem = {0, 0}, dd = u128_of(d);
+
+    for (int i = 127; i >= 0; i--) {
+        uint64_t bit = i >= 64 ? (a.hi >> (i - 64)) & 1 : (a.lo >> i) & 1;
+
+        rem = u128_shl(rem, 1);
+        rem.lo |= bit;
+        q = u128_shl(q, 1);
+        if (u128_cmp(rem, dd) >= 0) {
+            rem = u128_sub(rem, dd);
+            q.lo |= 1;
+        }
+    }
+    return q;
+}
+
+static struct u128 range_of(unsigned bits)
+{
+    return u128_shl(u128_of(1), bits);
 }
 
 /* counter.h: "at most the parts the machine could make in elapsed_ms at
  * four times its ideal rate plus 16"; otherwise "below a quarter of the
  * counter's range".  Both as the largest plausible distance. */
-static unsigned __int128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms)
+static struct u128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms)
 {
     if (ideal_ms > 0 && elapsed_ms >= 0)
-        return (unsigned __int128)4 * (unsigned __int128)elapsed_ms /
-                   (unsigned __int128)ideal_ms +
-               16;
-    return range_of(bits) / 4 - 1;
+        return u128_add(u128_div(u128_shl(u128_of((uint64_t)elapsed_ms), 2),
+                                 (uint64_t)ideal_ms),
+                        u128_of(16));
+    return u128_sub(u128_shr(range_of(bits), 2), u128_of(1));
 }
 
 /* The most parts the simulated machine may make in gap ms: no faster than
@@ -103,7 +198,7 @@ static uint64_t max_parts(const struct scenario *sc, int64_t gap)
 {
     if (sc->ideal_ms > 0)
         return (uint64_t)(gap / sc->ideal_ms);
-    return (uint64_t)(range_of(sc->bits) / 8);
+    return u128_shr(range_of(sc->bits), 3).lo;
 }
 
 static enum counter_event feed(struct counter *c, uint64_t raw, int64_t el, int64_t ic,
@@ -117,10 +212,10 @@ static void run(const struct scenario *sc, uint64_t seed, size_t steps)
 {
     struct rng r = {seed};
     struct counter c;
-    unsigned __int128 range = range_of(sc->bits);
+    struct u128 range = range_of(sc->bits);
     uint64_t mask = sc->bits == 64 ? UINT64_MAX : (UINT64_C(1) << sc->bits) - 1;
     uint64_t hw = sc->start & mask; /* the register, as the machine holds it */
-    unsigned __int128 made = 0, counted = 0;
+    struct u128 made = {0, 0}, counted = {0, 0};
     unsigned wraps = 0, resets = 0, restores = 0, still = 0;
     int mode = 2;          /* 0 stopped, 1 slow, 2 flat out */
     uint64_t slowdown = 1; /* mode 1: cycle = ideal x slowdown */
@@ -171,21 +266,22 @@ static void run(const struct scenario *sc, uint64_t seed, size_t steps)
          * the new reading is below the last one and the way round through
          * the wrap is longer than any plausible production. */
         if (sc->resets && below(&r, 2000) == 0) {
-            unsigned __int128 b =
+            struct u128 b =
                 spec_bound(sc->bits, sc->elapsed_known ? gap : -1, sc->ideal_ms);
 
-            if ((unsigned __int128)hw > (unsigned __int128)parts && range - hw > b) {
+            if (hw > parts && u128_cmp(u128_sub(range, u128_of(hw)), b) > 0) {
                 reset = 1;
                 hw = 0;
             }
         }
         if (reset) {
             want = COUNTER_RESET;
-        } else if ((unsigned __int128)hw + parts >= range) {
+        } else if (u128_cmp(u128_add(u128_of(hw), u128_of(parts)), range) >= 0) {
             want = COUNTER_WRAP;
         }
-        hw = (uint64_t)(((unsigned __int128)hw + parts) % range);
-        made += parts;
+        /* The range is a power of two: the remainder is the low bits. */
+        hw = u128_add(u128_of(hw), u128_of(parts)).lo & u128_sub(range, u128_of(1)).lo;
+        made = u128_add(made, u128_of(parts));
 
         /* Some registers come back with junk above the width. */
         raw = hw;
@@ -210,9 +306,9 @@ static void run(const struct scenario *sc, uint64_t seed, size_t steps)
         assert_int_equal(c.last, hw);
         wraps += ev == COUNTER_WRAP;
         resets += ev == COUNTER_RESET;
-        counted += delta;
+        counted = u128_add(counted, u128_of(delta));
     }
-    assert_true(counted == made);
+    assert_true(u128_cmp(counted, made) == 0);
     if (wraps < sc->min_wraps || (sc->resets && resets < 20) || still < 100) {
         print_error("%s seed %llu: only %u wraps, %u resets, %u still polls\n", sc->name,
                     (unsigned long long)seed, wraps, resets, still);
@@ -509,17 +605,17 @@ static void test_bound_matches_spec(void **state)
     for (int i = 0; i < 200000; i++) {
         int64_t e = (int64_t)(next(&r) >> (1 + below(&r, 63)));
         int64_t ic = (int64_t)(next(&r) >> (1 + below(&r, 63)));
-        unsigned __int128 b;
+        struct u128 b;
         uint64_t edge;
 
         if (ic == 0)
             ic = 1;
         b = spec_bound(64, e, ic);
-        edge = b > UINT64_MAX ? UINT64_MAX : (uint64_t)b;
+        edge = b.hi != 0 ? UINT64_MAX : b.lo;
         counter_restore(&c, 64, 0);
         assert_int_equal(feed(&c, edge, e, ic, &d), COUNTER_OK);
         assert_true(d == edge);
-        if (b < UINT64_MAX) {
+        if (b.hi == 0 && b.lo < UINT64_MAX) {
             counter_restore(&c, 64, 0);
             if (feed(&c, edge + 1, e, ic, &d) != COUNTER_JUMP) {
                 print_error("e %lld ic %lld: %llu accepted\n", (long long)e,

@@ -371,6 +371,68 @@ static void test_find(void **state)
     assert_int_equal(lb_profile_load(path, &p, NULL), 0);
 }
 
+/* A machine's "ROLE.KEY = value" changes (lb_override_parse, lb_profile_apply). */
+static void test_overrides(void **state)
+{
+    static const char *const ok[][2] = {
+        {"good.address", "0x20"}, {"good.order", "CDAB"},  {"scrap.type", "u16"},
+        {"cycle.scale", "0.5"},   {"state.area", "input"},
+    };
+    struct lb_override o[8];
+    struct lb_conf_errors err;
+    struct lb_profile p;
+    char why[256];
+    size_t bad;
+
+    (void)state;
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(lb_profile_find(profdir, "sim", &p, &err), 0);
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        assert_int_equal(lb_override_parse(ok[i][0], ok[i][1], &o[i], why, sizeof(why)),
+                         0);
+    assert_int_equal(lb_profile_apply(&p, o, 5, &bad, why, sizeof(why)), 0);
+    assert_int_equal(p.values[LB_ROLE_GOOD].address, 32);
+    assert_int_equal(p.values[LB_ROLE_GOOD].order, LB_ORDER_CDAB);
+    assert_int_equal(p.values[LB_ROLE_GOOD].type, LB_T_U32); /* untouched */
+    assert_int_equal(p.values[LB_ROLE_SCRAP].type, LB_T_U16);
+    assert_true(p.values[LB_ROLE_CYCLE].scale == 0.5);
+    assert_int_equal(p.values[LB_ROLE_STATE].area, LB_AREA_INPUT);
+
+    /* Syntax, checked alone. */
+    assert_int_equal(lb_override_parse("good", "1", &o[0], why, sizeof(why)), -1);
+    assert_int_equal(lb_override_parse("goods.address", "1", &o[0], why, sizeof(why)),
+                     -1);
+    assert_int_equal(lb_override_parse("good.adress", "1", &o[0], why, sizeof(why)), -1);
+    assert_int_equal(lb_override_parse("good.type", "int", &o[0], why, sizeof(why)), -1);
+    assert_int_equal(lb_override_parse("good.address", "012x", &o[0], why, sizeof(why)),
+                     -1);
+
+    /* Rules, checked against the profile; the blamed change is named. */
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(lb_profile_find(profdir, "generic-u16", &p, &err), 0);
+    assert_int_equal(lb_override_parse("good.order", "DCBA", &o[0], why, sizeof(why)), 0);
+    assert_int_equal(lb_override_parse("good.type", "float32", &o[1], why, sizeof(why)),
+                     0);
+    assert_int_equal(lb_profile_apply(&p, o, 2, &bad, why, sizeof(why)), -1);
+    assert_int_equal(bad, 1);
+    assert_non_null(strstr(why, "counter"));
+    /* A counter cannot move to a bit area: it is never a bool. */
+    assert_int_equal(lb_override_parse("good.area", "coil", &o[0], why, sizeof(why)), 0);
+    assert_int_equal(lb_profile_apply(&p, o, 1, &bad, why, sizeof(why)), -1);
+    /* Adding a value needs area, address and type. */
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(lb_profile_find(profdir, "generic-u16", &p, &err), 0);
+    assert_int_equal(lb_override_parse("scrap.address", "5", &o[0], why, sizeof(why)), 0);
+    assert_int_equal(lb_profile_apply(&p, o, 1, &bad, why, sizeof(why)), -1);
+    assert_int_equal(lb_override_parse("scrap.area", "holding", &o[1], why, sizeof(why)),
+                     0);
+    assert_int_equal(lb_override_parse("scrap.type", "u16", &o[2], why, sizeof(why)), 0);
+    assert_int_equal(lb_profile_apply(&p, o, 3, &bad, why, sizeof(why)), 0);
+    assert_true(p.values[LB_ROLE_SCRAP].present);
+    assert_int_equal(p.values[LB_ROLE_SCRAP].address, 5);
+    assert_true(p.values[LB_ROLE_SCRAP].scale == 1.0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -380,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_counter_type), cmocka_unit_test(test_address),
         cmocka_unit_test(test_scale_order),  cmocka_unit_test(test_states),
         cmocka_unit_test(test_missing),      cmocka_unit_test(test_find),
+        cmocka_unit_test(test_overrides),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

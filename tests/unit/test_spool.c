@@ -1,7 +1,8 @@
 /*
  * Spool tests: group commit and sequence numbers across reopen, baselines
  * committed with their events, ack-driven deletion, damaged files moved
- * aside, and the merge policy keeping totals exact when the spool is full.
+ * aside, the merge policy keeping totals exact when the spool is full, and
+ * the folding of each machine's pending counts at commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,12 +132,14 @@ static void test_fresh_needs_base(void **state)
 
 static void test_commit_fetch_ack(void **state)
 {
+    struct spool_stats st;
     struct spool_item items[10];
     struct spool *s = open_spool(1 << 20, NULL);
     size_t n;
 
     (void)state;
     spool_set_base(s, 1);
+    spool_set_fold(s, 0);
     for (int i = 0; i < 5; i++)
         add_count(s, "m1", 1000 + i, 1, 0);
     add_state(s, "m1", 2000);
@@ -148,12 +151,22 @@ static void test_commit_fetch_ack(void **state)
     assert_int_equal(items[5].ev.type, LB_EV_STATE);
     assert_string_equal(items[5].ev.u.state.reason, "jam");
     assert_int_equal(items[0].ev.u.count.raw_good, 1000);
+    spool_stats(s, &st);
+    assert_int_equal(st.events, 6);
+    assert_int_equal(spool_ack(s, 2), 1);
+    spool_stats(s, &st);
+    assert_int_equal(st.events, 4);
 
     /* An ack beyond what was committed is clamped. */
     assert_int_equal(spool_ack(s, 99), 1);
     assert_int_equal(spool_acked(s), 6);
     assert_int_equal(spool_ack(s, 3), 0);
-    assert_int_equal(spool_commit(s), 0); /* deletes acked rows */
+    spool_stats(s, &st);
+    assert_int_equal(st.events, 0);
+    /* Confirmed rows are never fetched again, deleted or not. */
+    assert_int_equal(spool_fetch(s, 0, 10, items, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(spool_checkpoint(s), 0); /* deletes acked rows */
     assert_int_equal(spool_fetch(s, 0, 10, items, &n), 0);
     assert_int_equal(n, 0);
     spool_close(s);
@@ -287,6 +300,7 @@ static void test_full_merges_counts(void **state)
 
     (void)state;
     spool_set_base(s, 1);
+    spool_set_fold(s, 0); /* the on-disk merge is under test */
     for (int round = 0; round < 40; round++) {
         for (int i = 0; i < 100; i++) {
             add_count(s, "m1", round * 1000 + i, 1 + i % 3, i % 7 == 0);
@@ -317,6 +331,7 @@ static void test_merge_spares_sent(void **state)
 
     (void)state;
     spool_set_base(s, 1);
+    spool_set_fold(s, 0);
     for (int i = 0; i < 200; i++)
         add_count(s, "m1", i, 1, 0);
     assert_int_equal(spool_commit(s), 0);
@@ -338,6 +353,80 @@ static void test_merge_spares_sent(void **state)
     spool_close(s);
 }
 
+/* A commit folds each machine's run of counts; a state event of that
+ * machine ends the run, other machines' events do not; totals are exact. */
+static void test_fold_counts(void **state)
+{
+    static struct spool_item items[100];
+    struct spool *s = open_spool(1 << 20, NULL);
+    size_t n;
+
+    (void)state;
+    spool_set_base(s, 1);
+    add_count(s, "m1", 1000, 1, 0);
+    add_count(s, "m2", 1000, 5, 0);
+    add_count(s, "m1", 2000, 2, 1);
+    add_count(s, "m1", 3000, 3, 0);
+    add_state(s, "m1", 3500);
+    add_count(s, "m1", 4000, 4, 0);
+    add_count(s, "m2", 4000, 6, 2);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_fetch(s, 0, 100, items, &n), 0);
+    /* m2 (5+6, one row), m1 1..3 (one row), the state, m1 at 4000. */
+    assert_int_equal(n, 4);
+    assert_string_equal(items[0].ev.dev, "m1");
+    assert_int_equal(items[0].ev.t, 3000);
+    assert_int_equal(items[0].ev.u.count.good, 6);
+    assert_int_equal(items[0].ev.u.count.scrap, 1);
+    /* The span reaches back to where the first count began. */
+    assert_int_equal(items[0].ev.u.count.span, 3000);
+    assert_int_equal(items[0].ev.u.count.raw_good, 3000); /* the last read */
+    assert_int_equal(items[1].ev.type, LB_EV_STATE);
+    assert_int_equal(items[2].ev.u.count.good, 4);
+    assert_string_equal(items[3].ev.dev, "m2");
+    assert_int_equal(items[3].ev.u.count.good, 11);
+    assert_int_equal(items[3].ev.u.count.scrap, 2);
+    for (size_t i = 1; i < n; i++)
+        assert_true(items[i].ev.seq > items[i - 1].ev.seq);
+    spool_close(s);
+}
+
+/* Commits do not write next_seq each time: a reopen finds it from the
+ * highest seq in the file, and never numbers an event twice. */
+static void test_next_seq_without_meta(void **state)
+{
+    struct spool *s = open_spool(1 << 20, NULL);
+
+    (void)state;
+    spool_set_base(s, 100);
+    add_count(s, "m1", 1000, 1, 0);
+    assert_int_equal(spool_commit(s), 0); /* writes the meta: a new base */
+    for (int i = 0; i < 3; i++) {
+        add_count(s, "m1", 2000 + i, 1, 0);
+        add_state(s, "m1", 2000 + i);
+        assert_int_equal(spool_commit(s), 0);
+    }
+    assert_int_equal(spool_last_seq(s), 106);
+    assert_int_equal(spool_ack(s, 104), 1);
+    spool_close(s); /* no checkpoint: acked is not durable */
+
+    s = open_spool(1 << 20, NULL);
+    assert_false(spool_needs_base(s));
+    assert_int_equal(spool_last_seq(s), 106);
+    assert_int_equal(spool_acked(s), 99); /* 100..104 resent; the server drops them */
+    assert_int_equal(spool_ack(s, 104), 1);
+    assert_int_equal(spool_checkpoint(s), 0);
+    add_count(s, "m1", 3000, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_last_seq(s), 107);
+    spool_close(s);
+
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_acked(s), 104);
+    assert_int_equal(spool_last_seq(s), 107);
+    spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +438,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_schema_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_merges_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_spares_sent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fold_counts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_next_seq_without_meta, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

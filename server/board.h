@@ -1,0 +1,29 @@
+/*
+ * The floor board: every machine as a tile with its state (word and
+ * colour), how long it has been in it, and its output today; the same in
+ * large type for a TV (read-only, refreshing itself), and as CSV.  Order,
+ * operator and OEE show as explicit placeholders until the KPI engine
+ * provides them.
+ */
+#ifndef LB_SERVER_BOARD_H
+#define LB_SERVER_BOARD_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "pages.h"
+#include "session.h"
+
+#define BOARD_REFRESH_S    10
+#define BOARD_TV_REFRESH_S 10
+#define BOARD_CACHE_MS     1000 /* tiles are reused this long (board.c) */
+
+/* Renders the board page for sess (NULL with tv) at now_ms into OUT: rep.
+ * tv selects the TV variant, titled with name (may be NULL). */
+void board_render(struct db *db, const struct session *sess, int tv, const char *name,
+                  int64_t now_ms, struct reply *rep);
+
+/* The board's table as CSV (board.csv). */
+void board_csv(struct db *db, int64_t now_ms, struct reply *rep);
+
+#endif
