@@ -1214,23 +1214,21 @@ int main(int argc, char **argv)
     err = calloc(1, sizeof(*err));
     if (a.conf == NULL || err == NULL) {
         fprintf(stderr, "linebeat-agent: out of memory\n");
+        free(a.conf);
+        free(err);
         return 1;
     }
     rc = agent_conf_load(check ? check : conf_path, a.conf, err);
-    if (check != NULL) {
-        if (rc != 0) {
-            fputs(err->text, stderr);
-            return 1;
-        }
-        if (verbose)
-            agent_conf_print(a.conf, stdout);
-        else
-            printf("%s: ok, %zu machines\n", check, a.conf->nmachines);
-        return 0;
-    }
-    if (rc != 0) {
+    if (rc != 0)
         fputs(err->text, stderr);
-        return 1;
+    else if (check != NULL && verbose)
+        agent_conf_print(a.conf, stdout);
+    else if (check != NULL)
+        printf("%s: ok, %zu machines\n", check, a.conf->nmachines);
+    if (rc != 0 || check != NULL) {
+        free(err);
+        free(a.conf);
+        return rc != 0;
     }
     free(err);
 

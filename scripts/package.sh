@@ -446,8 +446,14 @@ chroot_test() {
         say "debootstrap: a minimal Debian 12 (once, kept as $base)"
         local d=$src/build-deb/chroot-make
         rm -rf "$d"
+        # The mirror this machine's apt already uses (first Debian URI in
+        # its sources), so the chroot reaches exactly what apt-get does.
+        local mirror
+        mirror=$(apt-get indextargets --format '$(REPO_URI)' 'Identifier: Packages' 2>/dev/null |
+            grep -v -- '-security' | head -n 1)
+        [ -n "$mirror" ] || { say "no Debian mirror found in apt's sources"; exit 1; }
         debootstrap --variant=minbase --include=adduser,init-system-helpers,ca-certificates \
-            bookworm "$d" http://deb.debian.org/debian >"$src/build-deb/debootstrap.log" 2>&1 || {
+            bookworm "$d" "$mirror" >"$src/build-deb/debootstrap.log" 2>&1 || {
             tail -20 "$src/build-deb/debootstrap.log" >&2
             exit 1
         }

@@ -92,6 +92,18 @@ int page_api_write(const struct pages_env *env, struct db *db, int64_t now_ms,
     return status;
 }
 
+void page_url(struct buf *b, const char *s)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)s; *c; c++)
+        if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+            (*c >= '0' && *c <= '9') || *c == '-' || *c == '.' || *c == '_' || *c == '~')
+            buf_add(b, (const char *)c, 1);
+        else
+            buf_printf(b, "%%%02X", *c);
+}
+
 int64_t pj_int(const json_t *o, const char *key, int64_t dflt)
 {
     const json_t *v = json_object_get(o, key);

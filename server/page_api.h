@@ -40,6 +40,11 @@ int page_api_write(const struct pages_env *env, struct db *db, int64_t now_ms,
                    const char *method, const char *path, const json_t *body, char *why,
                    size_t size);
 
+/* Appends s percent-encoded for a URL path segment or query value: only
+ * A-Z a-z 0-9 - . _ ~ stay, so the result is also safe in an HTML
+ * attribute. */
+void page_url(struct buf *b, const char *s);
+
 /* Small accessors that accept NULL and wrong types. */
 int64_t pj_int(const json_t *o, const char *key, int64_t dflt);
 double pj_num(const json_t *o, const char *key, double dflt);

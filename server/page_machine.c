@@ -67,6 +67,7 @@ static int load(struct mp *m);
 static void unload(struct mp *m);
 static void hm(char *out, size_t size, int64_t ms);
 static int64_t hour_target(struct mp *m, const struct kpi_group *g);
+static void period_args(const struct mp *m, struct buf *b);
 static void section_kpi(struct mp *m, struct buf *b);
 static void section_timeline(struct mp *m, struct buf *b);
 static void section_hours(struct mp *m, struct buf *b);
@@ -263,15 +264,18 @@ static void section_timeline(struct mp *m, struct buf *b)
     size_t i, n = json_array_size(m->intervals);
     double span = (double)(m->to - m->from);
     char t0[8], t1[8], dur[32];
-    int64_t h;
+    int64_t h, end = m->now < m->to ? m->now : m->to;
+    double xnow = (double)(end - m->from) / span * TL_W;
 
     buf_puts(b, "<h2>States of the production day</h2>\n");
     legend(b);
     buf_printf(b,
                "<svg class=\"chart\" viewBox=\"0 0 %d 70\" role=\"img\" "
                "aria-label=\"state timeline\"><rect x=\"0\" y=\"0\" width=\"%d\" "
-               "height=\"40\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.5\"/>\n",
-               TL_W, TL_W);
+               "height=\"40\" fill=\"#fff\" stroke=\"#000\" stroke-width=\"0.5\"/>\n"
+               "<rect x=\"0\" y=\"0\" width=\"%.2f\" height=\"40\" fill=\"%s\">"
+               "<title>no data: offline / unknown</title></rect>\n",
+               TL_W, TL_W, xnow, kinds[NKINDS - 1].fill);
     for (i = 0; i < n; i++) {
         const json_t *it = json_array_get(m->intervals, i);
         int64_t s = jint(it, "start_ms", m->from);
@@ -282,8 +286,8 @@ static void section_timeline(struct mp *m, struct buf *b)
 
         if (s < m->from)
             s = m->from;
-        if (e > m->to)
-            e = m->to;
+        if (e > end)
+            e = end; /* an open interval runs until now, not to the day's end */
         if (e <= s)
             continue;
         x0 = (double)(s - m->from) / span * TL_W;
@@ -326,6 +330,11 @@ static void section_timeline(struct mp *m, struct buf *b)
         buf_html(b, t0);
         buf_puts(b, "</text>\n");
     }
+    buf_printf(
+        b,
+        "<line x1=\"%.2f\" y1=\"0\" x2=\"%.2f\" y2=\"40\" stroke=\"#000\" "
+        "stroke-width=\"2\"/><text x=\"%.2f\" y=\"68\" font-size=\"10\">now</text>\n",
+        xnow, xnow, xnow > TL_W - 30 ? xnow - 22 : xnow + 2);
     buf_puts(b, "</svg>\n<p class=\"noprint\">");
     buf_puts(b, "<a href=\"?csv=timeline\" download>Download CSV</a> &middot; "
                 "<a href=\"/api/v1/machines/");
@@ -342,14 +351,30 @@ static void section_timeline(struct mp *m, struct buf *b)
     buf_puts(b, "\">JSON</a></p>\n");
 }
 
+/* "&from=...&to=..." of the production day, for the API links. */
+static void period_args(const struct mp *m, struct buf *b)
+{
+    char iso[40];
+
+    lb_iso8601(m->from, iso, sizeof(iso));
+    buf_puts(b, "&amp;from=");
+    buf_html(b, iso);
+    lb_iso8601(m->to, iso, sizeof(iso));
+    buf_puts(b, "&amp;to=");
+    buf_html(b, iso);
+}
+
 /* Parts an hour could make at the ideal cycle time (0: none known): the
  * machine's ideal cycle time as of the hour's end (or now), else the mean
- * of the parts the day made in planned time (sum of ideal / parts). */
+ * of the parts the day made in planned time (sum of ideal / parts); hours
+ * still to come have none. */
 static int64_t hour_target(struct mp *m, const struct kpi_group *g)
 {
     const int64_t *v = m->day.s.v;
     int64_t ict = 0, at = g->to <= m->now ? g->to - 1 : m->now;
 
+    if (g->from >= m->now)
+        return 0; /* an hour still to come has no target yet */
     if (rollup_ict_at(m->db, m->dev, at, &ict) != 0 || ict <= 0)
         ict = v[RC_GOOD] + v[RC_SCRAP] > 0 ? v[RC_IDEAL] / (v[RC_GOOD] + v[RC_SCRAP]) : 0;
     if (ict <= 0)
@@ -425,6 +450,7 @@ static void section_hours(struct mp *m, struct buf *b)
     buf_puts(b, "</svg>\n<p class=\"noprint\"><a href=\"?csv=hours\" download>Download "
                 "CSV</a> &middot; <a href=\"/api/v1/reports/oee?scope=machine&amp;id=");
     buf_html(b, m->dev);
+    period_args(m, b);
     buf_puts(b, "&amp;group=hour&amp;explain=1\">JSON</a></p>\n");
 }
 
@@ -465,6 +491,7 @@ static void section_pareto(struct mp *m, struct buf *b)
              "</svg>\n<p class=\"noprint\"><a href=\"?csv=pareto\" download>Download "
              "CSV</a> &middot; <a href=\"/api/v1/reports/pareto?scope=machine&amp;id=");
     buf_html(b, m->dev);
+    period_args(m, b);
     buf_puts(b, "\">JSON</a></p>\n");
 }
 

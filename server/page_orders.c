@@ -176,7 +176,7 @@ static void order_list(const struct pages_env *env, struct db *db, int64_t now,
             if (frac > 1.0)
                 frac = 1.0;
             buf_printf(b, "<tr%s><td><a href=\"/orders/", late ? " class=\"late\"" : "");
-            buf_html(b, pj_str(o, "number") ? pj_str(o, "number") : "");
+            page_url(b, pj_str(o, "number") ? pj_str(o, "number") : "");
             buf_puts(b, "\">");
             buf_html(b, pj_str(o, "number") ? pj_str(o, "number") : "");
             buf_puts(b, "</a></td><td>");

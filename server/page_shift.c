@@ -425,15 +425,8 @@ void page_shift(const struct pages_env *env, struct db *db, int64_t now_ms,
         if (line != 0)
             buf_printf(b, "&amp;line=%" PRId64, line);
         if (s.shift != NULL && s.shift[0] != '\0') {
-            const unsigned char *c;
-
             buf_puts(b, "&amp;shift=");
-            for (c = (const unsigned char *)s.shift; *c; c++)
-                if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-                    (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.')
-                    buf_add(b, (const char *)c, 1);
-                else
-                    buf_printf(b, "%%%02X", *c);
+            page_url(b, s.shift);
         }
         buf_puts(b, "\" download>Download CSV</a></p>\n");
         layout_end(b, &l, now_ms);

@@ -24,6 +24,15 @@ def page(env, path, cookie):
     return env.http(path, cookie="lb_session=" + cookie)
 
 
+def api_links_work(env, html, cookie):
+    """Every JSON link of a page answers 200."""
+    links = [h.replace("&amp;", "&") for h in re.findall(r'href="(/api/v1/[^"]*)"', html)]
+    assert links, "no JSON link"
+    for h in links:
+        st, _, body = page(env, urllib.parse.quote(h, safe="/?&=:+-._~%"), cookie)
+        assert st == 200, (h, st, body[:200])
+
+
 def test_pages(env):
     env.start_broker()
     env.start_server(plant="timezone = UTC\nday_start = 00:00\n"
@@ -82,6 +91,7 @@ def test_pages(env):
                    "/api/v1/machines/press-1/stops?from=", "?csv=timeline", "?csv=hours",
                    "Last scans"):
         assert needle in html, needle
+    api_links_work(env, html, cookie)
     # The unexplained pause shows in the timeline and the Pareto.
     assert "unexplained" in html, "no unexplained stop on the page"
     assert "<script" not in html.replace('<script src="/static/app.js"', "")
@@ -121,6 +131,7 @@ def shift_report(env, cookie, line, today, want_good):
     assert "Line &lt;A&gt;" in html and "Line <A>" not in html, "line not escaped"
     assert 'href="/machines/press-1"' in html and "section class=\"sheet\"" in html
     assert "break-after:page" in html and "@page{size:A4" in html
+    api_links_work(env, html, cookie)
     st, _, body = page(env, q + "&csv=1", cookie)
     assert st == 200, st
     rows = [r.split(",") for r in body.decode().strip().split("\r\n")]
@@ -146,6 +157,7 @@ def trends(env, cookie, today, want_good):
                    "Before and after", "loss: unexplained",
                    "/api/v1/reports/oee?scope=machine&amp;id=press-1"):
         assert needle in html, needle
+    api_links_work(env, html, cookie)
     st, _, body = page(env, q + "&csv=1", cookie)
     rows = body.decode().strip().split("\r\n")
     assert st == 200 and rows[0].startswith("week,from,to,oee"), rows
@@ -211,6 +223,7 @@ def orders(env, cookie, wo1):
     assert st == 200, (st, html[:300])
     assert 'href="/orders/WO-1"' in html and "LATE" in html, html[-3000:]
     assert "WO-2 &lt;b&gt;" in html and "WO-2 <b>" not in html, "order not escaped"
+    assert 'href="/orders/WO-2%20%3Cb%3E"' in html, "order link not encoded"
     st, hd, body = page(env, "/orders?csv=1", cookie)
     assert st == 200 and body.startswith(b"number,product,status,quantity,good"), body[:200]
     assert b"WO-1," in body and b",late" in body, body
@@ -222,6 +235,7 @@ def orders(env, cookie, wo1):
     for needle in ('href="/machines/press-1"', "time used", "OEE", "Losses",
                    "/api/v1/orders/%d/progress?explain=1" % wo1):
         assert needle in html, needle
+    api_links_work(env, html, cookie)
     st, _, body = page(env, "/orders/WO-1?csv=1", cookie)
     assert st == 200 and body.startswith(b"machine,start,end,good,scrap"), body
     assert b"press-1," in body
