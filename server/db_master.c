@@ -70,20 +70,20 @@ static const char
     SQL_PSTOPS[] =
         ARRAY("SELECT json_object('id', id, 'line_id', line_id, 'name', name, 'kind', "
               "kind, "
-              "'weekday', weekday, 'start', " HM("start_min") ", 'end', " HM("end_min") ", 'start_at', " ISO("start") ", 'end_at', " ISO(
-                  "end") ", 'valid_from', " DAY("valid_"
-                                                "from") ", "
-                                                        "'v"
-                                                        "al"
-                                                        "id"
-                                                        "_t"
-                                                        "o'"
-                                                        ","
-                                                        " " DAY(
-                                                            "valid_to") ") AS j FROM "
-                                                                        "planned_stops "
-                                                                        "ORDER BY "
-                                                                        "line_id, id");
+              "'weekday', weekday, 'start', " HM("start_min") ", 'end', " HM("end_min") ", 'start_at', " ISO(
+                  "start") ", 'end_at', " ISO("end") ", 'valid_from', " DAY("valid_"
+                                                                            "from") ", "
+                                                                                    "'v"
+                                                                                    "al"
+                                                                                    "id"
+                                                                                    "_t"
+                                                                                    "o'"
+                                                                                    ","
+                                                                                    " " DAY(
+                                                                                        "valid_to") ") AS j FROM "
+                                                                                                    "planned_stops "
+                                                                                                    "ORDER BY "
+                                                                                                    "line_id, id");
 static const char SQL_CAL_DAYS[] = ARRAY(
     "SELECT json_object('id', id, 'line_id', "
     "line_id, 'day', " DAY("day") ", 'kind', kind, "

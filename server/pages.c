@@ -352,8 +352,8 @@ void pages_handle(const struct pages_env *env, struct db *db, const struct route
         page_downtime(env, db, now_ms, rep);
         break;
     case ROUTE_MACHINE_PAGE:
-        page_machine(env, db, r->dev,
-                     env->arg != NULL ? env->arg(env->ctx, "csv") : NULL, now_ms, rep);
+        page_machine(env, db, r->dev, env->arg != NULL ? env->arg(env->ctx, "csv") : NULL,
+                     now_ms, rep);
         break;
     case ROUTE_NONE:
         break;

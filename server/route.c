@@ -51,8 +51,7 @@ void route_parse(const char *method, const char *path, struct route *r)
         r->kind = ROUTE_DOWNTIME;
         if (strcmp(method, "POST") == 0)
             return; /* a reason for a stop; the gate checked role and CSRF */
-    }
-    else if (strncmp(path, "/machines/", 10) == 0) {
+    } else if (strncmp(path, "/machines/", 10) == 0) {
         size_t idlen = len - 10;
 
         if (idlen == 0 || idlen > LB_ID_MAX)
@@ -64,8 +63,7 @@ void route_parse(const char *method, const char *path, struct route *r)
             return;
         }
         r->kind = ROUTE_MACHINE_PAGE;
-    }
-    else if (strncmp(path, MACHINES_PREFIX, strlen(MACHINES_PREFIX)) == 0) {
+    } else if (strncmp(path, MACHINES_PREFIX, strlen(MACHINES_PREFIX)) == 0) {
         const char *id = path + strlen(MACHINES_PREFIX);
         size_t slen = strlen(COUNTS_SUFFIX);
         size_t idlen = len - strlen(MACHINES_PREFIX);

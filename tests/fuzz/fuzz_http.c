@@ -46,7 +46,8 @@ static void check_route(const char *method, const char *path)
     if ((r.kind == ROUTE_MACHINE_COUNTS || r.kind == ROUTE_MACHINE_PAGE) &&
         !lb_id_valid(r.dev))
         die("machine route with an invalid machine id");
-    if (r.kind != ROUTE_MACHINE_COUNTS && r.kind != ROUTE_MACHINE_PAGE && r.dev[0] != '\0')
+    if (r.kind != ROUTE_MACHINE_COUNTS && r.kind != ROUTE_MACHINE_PAGE &&
+        r.dev[0] != '\0')
         die("machine id outside the counts route");
 }
 

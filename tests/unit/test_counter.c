@@ -186,9 +186,9 @@ static struct u128 range_of(unsigned bits)
 static struct u128 spec_bound(unsigned bits, int64_t elapsed_ms, int64_t ideal_ms)
 {
     if (ideal_ms > 0 && elapsed_ms >= 0)
-        return u128_add(u128_div(u128_shl(u128_of((uint64_t)elapsed_ms), 2),
-                                 (uint64_t)ideal_ms),
-                        u128_of(16));
+        return u128_add(
+            u128_div(u128_shl(u128_of((uint64_t)elapsed_ms), 2), (uint64_t)ideal_ms),
+            u128_of(16));
     return u128_sub(u128_shr(range_of(bits), 2), u128_of(1));
 }
 
