@@ -393,7 +393,7 @@ static void maybe_commit(struct agent *a, int64_t now, int force)
 
     if (spool_needs_base(a->spool))
         return;
-    due = force || (int64_t)pending >= a->conf->commit_events ||
+    due = force || spool_urgent(a->spool) || (int64_t)pending >= a->conf->commit_events ||
           (pending > 0 && now - a->first_pending >= a->conf->commit_ms) ||
           (spool_acked(a->spool) > 0 && now - a->last_commit >= a->conf->commit_ms);
     if (!due)

@@ -14,9 +14,10 @@
  *
  * Write volume (docs/benchmarks.md, "Disk writes"): on an SD card each
  * commit costs an fsync and a WAL append of every page it touched, however
- * few bytes changed.  So new spools use 1 KiB pages (SPOOL_PAGE_SIZE: a
- * commit touches a few pages, and each costs a quarter of SQLite's default
- * 4 KiB); a commit folds each machine's run of pending count events into
+ * few bytes changed.  So new spools use SQLite's smallest pages, 512 bytes
+ * (SPOOL_PAGE_SIZE: a commit touches about eight pages, each an eighth of
+ * the default 4 KiB); the WAL index lives in memory, not in a -shm file
+ * (exclusive locking); a commit folds each machine's run of pending count events into
  * one (time resolution becomes the commit period, totals stay exact); and
  * acknowledged events are deleted, and the meta rows written, only every
  * DELETE_EVERY_MS or when the spool is over its bound -- next_seq is then
@@ -47,7 +48,7 @@
 #define SCHEMA_VERSION  1
 #define LB_STR2(x)      #x
 #define LB_STR(x)       LB_STR2(x)
-#define SPOOL_PAGE_SIZE 1024       /* new spools only; see the file comment */
+#define SPOOL_PAGE_SIZE 512        /* new spools only; see the file comment */
 #define DELETE_EVERY_MS 300000     /* deferred deletion of acknowledged events */
 #define APP_ID          0x6c626561 /* "lbea": tells our file from any other SQLite file */
 
@@ -72,6 +73,7 @@ struct spool {
     int full;
     int meta_dirty;      /* next_seq jumped (a new base): write meta next commit */
     int no_fold;         /* spool_set_fold(s, 0) */
+    int urgent;          /* a pending scan or note: commit without waiting */
     uint64_t unacked;    /* rows with seq > acked, kept without scanning */
     int force_delete;    /* spool_checkpoint */
     int64_t last_delete; /* CLOCK_MONOTONIC ms of the last deletion of acked rows */
@@ -461,6 +463,11 @@ int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int sync
     s->pend[s->npend].mono = mono;
     s->pend[s->npend].synced = synced;
     s->npend++;
+    /* Counts and states are recovered after a crash (the counter is read
+     * again, the state derived again); what a person scanned, or a fault
+     * noted, is not. */
+    if (ev->type == LB_EV_SCAN || ev->type == LB_EV_NOTE)
+        s->urgent = 1;
     return 0;
 }
 
@@ -513,6 +520,11 @@ int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
 size_t spool_pending(const struct spool *s)
 {
     return s->npend;
+}
+
+int spool_urgent(const struct spool *s)
+{
+    return s->urgent;
 }
 
 static int bind_event(sqlite3_stmt *st, uint64_t seq, const struct spool_item *it)
@@ -841,6 +853,7 @@ int spool_commit(struct spool *s)
         s->last_delete = now;
     }
     s->meta_dirty = 0;
+    s->urgent = 0;
     s->npend = 0;
     s->nraws = 0;
     s->commits++;

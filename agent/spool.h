@@ -69,6 +69,9 @@ int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
                   int64_t *wall_ms);
 
 size_t spool_pending(const struct spool *s);
+/* 1 when a pending event cannot be recovered after a crash (a scan, a
+ * note): the loop commits at once instead of waiting for the period. */
+int spool_urgent(const struct spool *s);
 
 /*
  * Writes the pending events (assigning their seq) and the pending raw

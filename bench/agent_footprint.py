@@ -2,8 +2,8 @@
 """Agent footprint: resident memory and CPU share of linebeat-agent polling
 1, 20 and 100 simulated machines every second, over 60 s each.
 
-A real Mosquitto and real simulators (one process each) on loopback; the
-server is not needed (the agent's spool and publishing run the same).
+A real Mosquitto, real simulators (one process each) and the server on
+loopback: the server's acks let the agent empty its spool as in a plant.
 Memory is read from /proc/PID/status (VmRSS, and RssAnon = private memory);
 CPU from utime+stime in /proc/PID/stat over the measuring window.
 
@@ -39,6 +39,7 @@ def measure(n, seconds):
     env = lbtest.Env("footprint-%d" % n)
     try:
         env.start_broker()
+        env.start_server()
         sims = [lbtest.Sim(env, "b-%03d" % i, "sim.ini", cycle_ms=900 + i).start(paused=False)
                 for i in range(n)]
         agent = env.start_agent("bench-%d" % n, sims, interval_ms=1000,

@@ -76,8 +76,8 @@ def main():
         env.start_server()
         sims = [lbtest.Sim(env, "d-%02d" % i, "sim.ini", cycle_ms=950 + 5 * i).start(
             paused=False) for i in range(args.machines)]
-        # The default commit period (2000 ms), unless --spool says otherwise.
-        spool = args.spool if "commit_ms" in args.spool else "commit_ms = 2000\n" + args.spool
+        # The agent's own defaults for [spool], plus --spool.
+        spool = args.spool
         conf, state = env.write_agent_conf("bench-disk", sims, interval_ms=1000,
                                            commit_ms=0, spool="")
         with open(conf) as f:

@@ -263,6 +263,7 @@ static void test_truncated_moved_aside(void **state)
 
     (void)state;
     spool_set_base(s, 1);
+    spool_set_fold(s, 0); /* 2000 rows, a file worth cutting */
     for (int i = 0; i < 2000; i++)
         add_count(s, "m1", 1000 + i, 1, 0);
     assert_int_equal(spool_commit(s), 0);
@@ -427,6 +428,31 @@ static void test_next_seq_without_meta(void **state)
     spool_close(s);
 }
 
+/* Scans and notes cannot be recovered after a crash: they ask for a
+ * commit at once; counts and states wait for the period. */
+static void test_urgent(void **state)
+{
+    struct spool *s = open_spool(1 << 20, NULL);
+    struct lb_event ev;
+
+    (void)state;
+    spool_set_base(s, 1);
+    add_count(s, "m1", 1000, 1, 0);
+    add_state(s, "m1", 1000);
+    assert_false(spool_urgent(s));
+    memset(&ev, 0, sizeof(ev));
+    ev.type = LB_EV_SCAN;
+    ev.t = 1100;
+    snprintf(ev.dev, sizeof(ev.dev), "m1");
+    ev.u.scan.kind = LB_SCAN_ORDER_START;
+    snprintf(ev.u.scan.code, sizeof(ev.u.scan.code), "WO-1");
+    assert_int_equal(spool_add(s, &ev, 1100, 1), 0);
+    assert_true(spool_urgent(s));
+    assert_int_equal(spool_commit(s), 0);
+    assert_false(spool_urgent(s));
+    spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -440,6 +466,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_merge_spares_sent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fold_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_seq_without_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_urgent, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
