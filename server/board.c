@@ -135,11 +135,26 @@ static int tile(void *ctx, const struct db_machine *m)
     } else {
         buf_puts(b, "&nbsp;");
     }
-    /* Filled by the KPI engine's data once it exists; until then the board
-     * says what it does not know instead of showing numbers. */
-    buf_puts(b, "</div><div class=\"order placeholder\">no order</div>"
-                "<div class=\"operator placeholder\">no operator</div>"
-                "<table><tr><td class=\"dim\">good</td><td class=\"dim\">scrap</td>"
+    /* The open order and operator runs (started by scans or the API); a
+     * tile says what it does not know rather than showing nothing. */
+    buf_puts(b, "</div>");
+    if (m->order[0] != '\0') {
+        buf_puts(b, "<div class=\"order\">order ");
+        buf_html(b, m->order);
+        if (m->order_unplanned)
+            buf_puts(b, " <span class=\"reason\">unplanned</span>");
+        buf_puts(b, "</div>");
+    } else {
+        buf_puts(b, "<div class=\"order placeholder\">no order</div>");
+    }
+    if (m->operator_name[0] != '\0') {
+        buf_puts(b, "<div class=\"operator\">operator ");
+        buf_html(b, m->operator_name);
+        buf_puts(b, "</div>");
+    } else {
+        buf_puts(b, "<div class=\"operator placeholder\">no operator</div>");
+    }
+    buf_puts(b, "<table><tr><td class=\"dim\">good</td><td class=\"dim\">scrap</td>"
                 "<td class=\"dim\">OEE</td></tr><tr><td class=\"num good\">");
     layout_int(b, m->good);
     buf_puts(b, "</td><td class=\"num scrap\">");

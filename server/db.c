@@ -142,7 +142,16 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_MACHINES_LIST] =
         "SELECT m.dev, m.agent, m.profile, m.state, m.reason, m.state_since, "
         "m.last_seen, coalesce(a.online, 0), coalesce(sum(c.good), 0), "
-        "coalesce(sum(c.scrap), 0) FROM machines m "
+        "coalesce(sum(c.scrap), 0), "
+        /* The open order and operator runs (end NULL) of each machine. */
+        "(SELECT o.number FROM order_runs r JOIN orders o ON o.id = r.order_id "
+        " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1), "
+        "(SELECT o.unplanned FROM order_runs r JOIN orders o ON o.id = r.order_id "
+        " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1), "
+        "(SELECT coalesce(p.name, p.badge) FROM operator_runs r "
+        " JOIN operators p ON p.id = r.operator_id "
+        " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1) "
+        "FROM machines m "
         "LEFT JOIN agents a ON a.agent = m.agent "
         "LEFT JOIN roll_minute c ON c.dev = m.dev AND c.t >= ?1 AND c.t < ?2 "
         "GROUP BY m.dev ORDER BY m.dev",
@@ -1270,6 +1279,9 @@ int db_machines(struct db *db, int64_t from, int64_t to, db_machine_fn fn, void 
         m.agent_online = sqlite3_column_int(st, 7);
         m.good = sqlite3_column_int64(st, 8);
         m.scrap = sqlite3_column_int64(st, 9);
+        copy_col(st, 10, m.order, sizeof(m.order));
+        m.order_unplanned = sqlite3_column_int(st, 11);
+        copy_col(st, 12, m.operator_name, sizeof(m.operator_name));
         if ((ret = fn(ctx, &m)) != 0)
             break;
     }

@@ -104,6 +104,9 @@ struct db_machine {
     int64_t last_seen;            /* ms, -1 when never */
     int agent_online;
     int64_t good, scrap;
+    char order[LB_SCAN_MAX + 1];         /* the order running on it, "" when none */
+    int order_unplanned;                 /* created by a scan, not yet planned */
+    char operator_name[LB_SCAN_MAX + 1]; /* the operator on it, "" when none */
 };
 
 /* Callbacks return 0 to go on, anything else stops the walk and is returned. */

@@ -125,6 +125,11 @@ static int machine_json(void *ctx, const struct db_machine *m)
     buf_json_time(b, m->last_seen);
     buf_puts(b, ",\"state_since\":");
     buf_json_time(b, m->state_since);
+    buf_puts(b, ",\"order\":");
+    buf_json_str(b, m->order[0] ? m->order : NULL);
+    buf_printf(b, ",\"order_unplanned\":%s,\"operator\":",
+               m->order_unplanned ? "true" : "false");
+    buf_json_str(b, m->operator_name[0] ? m->operator_name : NULL);
     buf_puts(b, "}");
     return 0;
 }

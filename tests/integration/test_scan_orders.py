@@ -37,6 +37,13 @@ def test_scan_orders(env):
         tty.scan("WO-" + order)
         tty.scan(badge)
         lbscan.wait_scans(env, "press-1", 2 * (i + 1))
+        # The board's data names the running order (unplanned: created by
+        # the scan) and the operator whose badge was scanned.
+        tile = wait_for("order %s on the board" % order,
+                        lambda: env.machines()["press-1"]["order"] == order and
+                        env.machines()["press-1"])
+        assert tile["order_unplanned"] is True, tile
+        assert tile["operator"] == badge[3:], tile
         sim.run(True)
         time.sleep(3)
         sim.run(False)
