@@ -377,13 +377,26 @@ boot_test() {
     # Running for a while: the watchdog (WatchdogSec=60) has not fired, no
     # restarts, and an agent with no broker and no machine to reach idles
     # (it once spun its loop at full speed in this very situation).
-    local apid t1 t2
-    apid=$(for p in $(pgrep -P "$init" || true); do
-        [ "$(cat "/proc/$p/comm" 2>/dev/null)" = linebeat-agent ] && echo "$p"; done | head -1 || true)
-    t1=$(awk '{print $14 + $15}' "/proc/$apid/stat" 2>/dev/null || echo 0)
-    sleep 5
-    t2=$(awk '{print $14 + $15}' "/proc/$apid/stat" 2>/dev/null || echo 0)
-    check "the agent idles: $((t2 - t1)) CPU ticks in 5 s (at most 25)" test $((t2 - t1)) -le 25
+    local apid="" t1 t2
+    # The unit may be between its --check and the daemon: look a few times.
+    for i in $(seq 10); do
+        apid=$(for p in $(pgrep -P "$init" || true); do
+            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = linebeat-agent ] && echo "$p"
+        done | head -1 || true)
+        [ -n "$apid" ] && break
+        sleep 1
+    done
+    if [ -n "$apid" ]; then
+        t1=$(awk '{print $14 + $15}' "/proc/$apid/stat" 2>/dev/null || echo 0)
+        sleep 5
+        t2=$(awk '{print $14 + $15}' "/proc/$apid/stat" 2>/dev/null || echo 0)
+        check "the agent idles: $((t2 - t1)) CPU ticks in 5 s (at most 25)" \
+            test $((t2 - t1)) -le 25
+    else
+        # Seen once in CI: no agent among the container init's children at
+        # that moment (the check below on the units' states still runs).
+        say "skipped: the agent's CPU use (no agent process under the container's systemd)"
+    fi
     nsenter -t "$init" -a systemctl status --no-pager linebeat-agent linebeat-server \
         >"$out/boot-status-$arch.log" 2>&1 || true
     local restarts
