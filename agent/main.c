@@ -457,8 +457,11 @@ static void publish_birth(struct agent *a)
         snprintf(d->profile, sizeof(d->profile), "%s", a->m[i].mc->profile);
         d->ideal_cycle_ms = a->m[i].mc->ideal_cycle_ms;
     }
+    /* Retained: a server that subscribes after this connect (started later,
+     * or a fresh session) still learns the machines and their ideal cycle
+     * times; each connect replaces it. */
     if (lb_wire_encode_birth(b, &json, &len) == 0)
-        mqtt_publish(a->mqtt, a->t_birth, json, len, 1, 0, &token);
+        mqtt_publish(a->mqtt, a->t_birth, json, len, 1, 1, &token);
     free(json);
     json = NULL;
     if (lb_wire_encode_status(a->conf->id, a->boot, 1, &json, &len) == 0)
