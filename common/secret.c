@@ -42,7 +42,7 @@ int lb_secret_read(const char *path, char *buf, size_t size, char *why, size_t w
     if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
         rc = -EPERM;
         snprintf(why, whylen,
-                 "%s: mode %04o lets group or others read it; refusing to use it "
+                 "%s: mode %04o gives group or others access; refusing to use it "
                  "(chmod 600 it)",
                  path, (unsigned)(st.st_mode & 07777));
         goto out;

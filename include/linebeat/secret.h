@@ -16,11 +16,11 @@
 /*
  * Reads the secret in path into buf (size bytes, NUL-terminated).  On
  * failure OUT: why (whylen bytes) names the file and the problem, e.g.
- * "/etc/linebeat/mqtt.pw: mode 0644 lets group or others read it (chmod 600
- * it)"; buf is then wiped.  Returns 0, -errno (cannot open or read it,
- * -EPERM for bad permissions, -EINVAL for not a regular file), LB_E_PARSE
- * (empty, more than one line, or a NUL byte) or LB_E_TOOBIG.  The caller
- * wipes buf (explicit_bzero) when done with it.
+ * "/etc/linebeat/mqtt.pw: mode 0644 gives group or others access; refusing
+ * to use it (chmod 600 it)"; buf is then wiped.  Returns 0, -errno (cannot
+ * open or read it, -EPERM for bad permissions, -EINVAL for not a regular
+ * file), LB_E_PARSE (empty, more than one line, or a NUL byte) or
+ * LB_E_TOOBIG.  The caller wipes buf (explicit_bzero) when done with it.
  */
 int lb_secret_read(const char *path, char *buf, size_t size, char *why, size_t whylen);
 
