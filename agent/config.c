@@ -134,6 +134,12 @@ static const struct lb_conf_key agent_keys[] = {
               "from the config file's directory."),
     AGENT_KEY("log_level", LB_CONF_ENUM, "info", 0, 0, log_level, log_levels,
               "Most verbose level written to the log."),
+    AGENT_KEY("run_dir", LB_CONF_STR, "/run/linebeat-agent", 0, AGENT_PATH_MAX - 1,
+              run_dir, NULL,
+              "Where status.json (read by --status) is rewritten every 2 s: a tmpfs "
+              "such as /run spares the SD card about 20 MB a day. The packaged "
+              "service creates it (RuntimeDirectory). When it is missing or not "
+              "writable, or empty here, status.json goes to state_dir."),
 };
 
 static const struct lb_conf_key mqtt_keys[] = {

@@ -86,7 +86,8 @@ struct agent_conf {
     char site[LB_ID_MAX + 1];
     char state_dir[AGENT_PATH_MAX];
     char profiles_dir[AGENT_PATH_MAX];
-    int log_level; /* LB_LOG_* */
+    char run_dir[AGENT_PATH_MAX]; /* the status file, when writable; else state_dir */
+    int log_level;                /* LB_LOG_* */
     /* [mqtt] */
     char url[256];
     char prefix[128];

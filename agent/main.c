@@ -126,6 +126,7 @@ static void maybe_connect(struct agent *a, int64_t now);
 static void on_lost(struct agent *a, int64_t now);
 static void publish_birth(struct agent *a);
 static void write_status(struct agent *a);
+static void status_path(const struct agent_conf *c, int reading, char *out, size_t size);
 static int reload(struct agent *a);
 static int make_boot_id(char *out);
 static int ensure_dir(const char *path);
@@ -674,13 +675,33 @@ static void handle(struct agent *a, const struct inbox_msg *msg)
 }
 
 /*
- * Rewrites state_dir/status.json in place, every STATUS_EVERY_MS.  Not a
- * new file renamed over the old one: on ext4 that forces each version to
- * disk (auto_da_alloc), 4 KiB every 2 s, 170 MB a day on the SD card,
- * more than the spool (docs/benchmarks.md).  Rewritten in place, the page
- * stays dirty in the page cache and reaches the disk about every 30 s.  A
- * shorter version is padded with spaces (valid JSON) so the file never
- * shrinks; a reader racing a write may see a mix, and reads again.
+ * Where status.json is: in run_dir (a tmpfs) when it is there and
+ * writable, else in state_dir.  A reader takes the newer of the two, in
+ * case run_dir appeared or went away since the agent started.
+ */
+static void status_path(const struct agent_conf *c, int reading, char *out, size_t size)
+{
+    char alt[AGENT_PATH_MAX + 32];
+    struct stat a, b;
+
+    snprintf(out, size, "%s/status.json", c->state_dir);
+    if (c->run_dir[0] == '\0')
+        return;
+    snprintf(alt, sizeof(alt), "%s/status.json", c->run_dir);
+    if (reading ? stat(alt, &a) == 0 && (stat(out, &b) != 0 || a.st_mtime >= b.st_mtime)
+                : access(c->run_dir, W_OK) == 0)
+        snprintf(out, size, "%s", alt);
+}
+
+/*
+ * Rewrites status.json (status_path) in place, every STATUS_EVERY_MS.  Not
+ * a new file renamed over the old one: on ext4 that forces each version to
+ * disk (auto_da_alloc), 4 KiB every 2 s, 170 MB a day on an SD card.  In
+ * place the page stays dirty in the page cache and is written back about
+ * every 30 s, about 20 MB a day -- none at all on the tmpfs run_dir of the
+ * packaged service (docs/benchmarks.md).  A shorter version is padded with
+ * spaces (valid JSON) so the file never shrinks; a reader racing a write
+ * may see a mix, and reads again.
  */
 static void write_status(struct agent *a)
 {
@@ -693,7 +714,7 @@ static void write_status(struct agent *a)
     int fd;
 
     spool_stats(a->spool, &st);
-    snprintf(path, sizeof(path), "%s/status.json", a->conf->state_dir);
+    status_path(a->conf, 0, path, sizeof(path));
     f = open_memstream(&buf, &len);
     if (f == NULL)
         return;
@@ -1125,7 +1146,7 @@ static int print_status(const char *conf_path)
         fputs(err->text, stderr);
         goto out;
     }
-    snprintf(path, sizeof(path), "%s/status.json", c->state_dir);
+    status_path(c, 1, path, sizeof(path));
     f = fopen(path, "r");
     if (f == NULL) {
         fprintf(stderr, "linebeat-agent: %s: %s (is the agent running?)\n", path,

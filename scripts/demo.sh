@@ -82,6 +82,7 @@ cat >"$work/agent.ini" <<CONF
 id = demo-cell
 site = demo
 state_dir = $work/agent-state
+run_dir = $work/agent-state
 profiles_dir = $PWD/devices/profiles
 [mqtt]
 url = tcp://127.0.0.1:$mqtt_port

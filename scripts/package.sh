@@ -406,8 +406,8 @@ boot_test() {
     check "no restarts (NRestarts: $restarts)" test "$restarts" = "0 0"
     check "both daemons run (children of the container's systemd)" \
         test "$(daemons_in "$init")" = 2
-    check "the agent writes its status in its StateDirectory" \
-        test -s "$b/var/lib/linebeat-agent/status.json"
+    check "the agent writes its status in its RuntimeDirectory (tmpfs)" \
+        nsenter -t "$init" -a test -s /run/linebeat-agent/status.json
     nsenter -t "$init" -a env DEBIAN_FRONTEND=noninteractive apt-get purge -y -qq \
         linebeat-agent linebeat-server >"$out/boot-purge-$arch.log" 2>&1 || true
     check "purge under systemd stopped the services" \

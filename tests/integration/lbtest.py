@@ -381,6 +381,10 @@ class Env:
         state = os.path.join(self.dir, "state-" + agent_id)
         conf = os.path.join(self.dir, agent_id + ".ini")
         with open(conf, "w") as f:
+            # run_dir empty: status.json beside the spool, not in a
+            # /run/linebeat-agent that every test agent would share.
+            if "run_dir" not in extra_agent:
+                extra_agent = "run_dir =\n" + extra_agent
             f.write("[agent]\nid = %s\nsite = test\nstate_dir = %s\nprofiles_dir = %s\n%s\n"
                     % (agent_id, state, os.path.join(SRC, "devices", "profiles"),
                        extra_agent))
