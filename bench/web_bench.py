@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """HTTP benchmark: the floor board page (logged in, and as a TV board link)
 and the API's machine list with 200 machines, measured with wrk on loopback.
+Each tile shows its order's progress and its shift's OEE so far.
 
 A private Mosquitto and linebeat-server on free loopback ports; the 200
 machines (4 agents x 50) come in through the broker as real wire messages
-(birth, status, and per machine a state event and an hour of count events),
-published with mosquitto_pub, so the server's database is what ingest makes.
+(birth, status, and per machine a state event, an hour of count events and
+an order_start scan), published with mosquitto_pub, so the server's
+database is what ingest makes.
 Each URL then gets a bounded wrk run (default 10 s, 2 threads, 50
 connections), and the results are printed as a Markdown table.
 
@@ -61,12 +63,20 @@ def feed(env, machines):
                 {"v": 1, "agent": agent, "boot": boot, "status": "online"}, retain=True)
         events = []
         for d in devs:
-            # An hour of production: one count event a minute.
+            # An hour of production: one count event a minute, and an order
+            # scanned in 45 minutes ago (one order for every two machines),
+            # whose progress the board shows.
             for m in range(60, 0, -1):
                 seq += 1
                 events.append({"seq": seq, "t": now - m * 60000, "age": 0, "dev": d,
                                "type": "count", "good": rnd.randint(10, 25),
                                "scrap": rnd.randint(0, 2), "span": 60000})
+                if m == 45:
+                    num = "WO-%04d" % ((int(d[2:]) + 1) // 2)
+                    seq += 1
+                    events.append({"seq": seq, "t": now - m * 60000 + 1000, "age": 0,
+                                   "dev": d, "type": "scan", "kind": "order_start",
+                                   "code": num, "value": num, "qty": None})
             st = rnd.choice(states)
             ev = {"seq": seq + 1, "t": now - rnd.randint(1, 3600) * 1000, "age": 0,
                   "dev": d, "type": "state", "state": st}
@@ -117,6 +127,11 @@ def main():
     try:
         env.start_broker()
         env.start_server()
+        # Messages published before the server subscribed are lost (none
+        # is retained): wait for its connection and the subscription.
+        lbtest.wait_for("the server's MQTT connection",
+                        lambda: "mqtt: connected" in env.logs("server"), timeout=30)
+        time.sleep(1)
         feed(env, a.machines)
         lbtest.wait_for("%d machines with a state" % a.machines,
                         lambda: sum(1 for m in env.api("/api/v1/machines")

@@ -32,6 +32,8 @@
 
 #define BUSY_TIMEOUT_MS 5000
 #define OWNERS_MAX      32 /* machines of one batch whose owner is remembered */
+/* roll_hour rows are whole UTC hours. */
+#define HOUR_MS 3600000LL
 
 /* Every statement of the server, prepared once per connection on first use. */
 enum stmt {
@@ -137,12 +139,27 @@ static const char *const stmt_sql[S_COUNT] = {
         "a.conflicts, a.online, a.last_seen, a.last_birth, "
         "(SELECT count(*) FROM gaps g WHERE g.agent = a.agent AND g.filled IS NULL) "
         "FROM agents a WHERE a.agent = ?1",
-    /* The rollup is read through its primary key (dev, minute): one range
-     * per machine, whatever the history length. */
+    /* The rollups are read through their primary keys (dev, t): a few
+     * ranges per machine, whatever the history length.  Good and scrap:
+     * whole UTC hours [?3, ?4) from roll_hour (each row the sum of its
+     * minutes, good in and outside planned time), the edges from
+     * roll_minute: a day reads at most 24 + 118 rows per machine instead
+     * of 1440 (docs/benchmarks.md). */
     [S_MACHINES_LIST] =
         "SELECT m.dev, m.agent, m.profile, m.state, m.reason, m.state_since, "
-        "m.last_seen, coalesce(a.online, 0), coalesce(sum(c.good), 0), "
-        "coalesce(sum(c.scrap), 0), "
+        "m.last_seen, coalesce(a.online, 0), "
+        "(SELECT coalesce(sum(h.good + h.ogood), 0) FROM roll_hour h "
+        " WHERE h.dev = m.dev AND h.t >= ?3 AND h.t < ?4) + "
+        "(SELECT coalesce(sum(c.good), 0) FROM roll_minute c "
+        " WHERE c.dev = m.dev AND c.t >= ?1 AND c.t < ?3) + "
+        "(SELECT coalesce(sum(c.good), 0) FROM roll_minute c "
+        " WHERE c.dev = m.dev AND c.t >= ?4 AND c.t < ?2), "
+        "(SELECT coalesce(sum(h.scrap + h.oscrap), 0) FROM roll_hour h "
+        " WHERE h.dev = m.dev AND h.t >= ?3 AND h.t < ?4) + "
+        "(SELECT coalesce(sum(c.scrap), 0) FROM roll_minute c "
+        " WHERE c.dev = m.dev AND c.t >= ?1 AND c.t < ?3) + "
+        "(SELECT coalesce(sum(c.scrap), 0) FROM roll_minute c "
+        " WHERE c.dev = m.dev AND c.t >= ?4 AND c.t < ?2), "
         /* The open order and operator runs (end NULL) of each machine. */
         "(SELECT o.number FROM order_runs r JOIN orders o ON o.id = r.order_id "
         " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1), "
@@ -150,11 +167,12 @@ static const char *const stmt_sql[S_COUNT] = {
         " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1), "
         "(SELECT coalesce(p.name, p.badge) FROM operator_runs r "
         " JOIN operators p ON p.id = r.operator_id "
+        " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1), "
+        "(SELECT r.order_id FROM order_runs r "
         " WHERE r.dev = m.dev AND r.end IS NULL ORDER BY r.start DESC LIMIT 1) "
         "FROM machines m "
         "LEFT JOIN agents a ON a.agent = m.agent "
-        "LEFT JOIN roll_minute c ON c.dev = m.dev AND c.t >= ?1 AND c.t < ?2 "
-        "GROUP BY m.dev ORDER BY m.dev",
+        "ORDER BY m.dev",
     [S_MACHINE_EXISTS] = "SELECT 1 FROM machines WHERE dev = ?1",
     [S_MACHINE_COUNTS] = "SELECT coalesce(sum(good), 0), coalesce(sum(scrap), 0) "
                          "FROM events INDEXED BY events_dev_time "
@@ -425,6 +443,13 @@ static int db_migrate(struct db *db)
 int db_schema_version(void)
 {
     return NMIGRATIONS;
+}
+
+const char *db_filename(struct db *db)
+{
+    const char *f = sqlite3_db_filename(db->h, "main");
+
+    return f != NULL ? f : "";
 }
 
 int db_open(const char *path, int readonly, struct db **out)
@@ -1261,12 +1286,21 @@ int db_machines(struct db *db, int64_t from, int64_t to, db_machine_fn fn, void 
 {
     struct db_machine m;
     sqlite3_stmt *st = db_stmt(db, S_MACHINES_LIST);
+    int64_t ha, hb;
     int rc, ret = 0;
 
     if (st == NULL)
         return LB_E_DB;
+    /* The whole hours inside [from, to); none when it holds no whole hour
+     * (then the minutes cover all of it). */
+    ha = from >= 0 ? (from + HOUR_MS - 1) / HOUR_MS * HOUR_MS : from;
+    hb = to >= 0 ? to / HOUR_MS * HOUR_MS : to;
+    if (from < 0 || hb <= ha)
+        ha = hb = to;
     sqlite3_bind_int64(st, 1, from);
     sqlite3_bind_int64(st, 2, to);
+    sqlite3_bind_int64(st, 3, ha);
+    sqlite3_bind_int64(st, 4, hb);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         memset(&m, 0, sizeof(m));
         copy_col(st, 0, m.dev, sizeof(m.dev));
@@ -1282,6 +1316,7 @@ int db_machines(struct db *db, int64_t from, int64_t to, db_machine_fn fn, void 
         copy_col(st, 10, m.order, sizeof(m.order));
         m.order_unplanned = sqlite3_column_int(st, 11);
         copy_col(st, 12, m.operator_name, sizeof(m.operator_name));
+        m.order_id = sqlite3_column_int64(st, 13);
         if ((ret = fn(ctx, &m)) != 0)
             break;
     }
@@ -1350,14 +1385,17 @@ int db_explain(struct db *db, const char *sql, char *buf, size_t size)
 
 int db_query_plan(struct db *db, enum db_query q, char *buf, size_t size)
 {
-    char sql[1024];
+    char sql[2048];
     sqlite3_stmt *st = NULL;
     size_t len = 0;
     int rc;
 
     buf[0] = '\0';
-    snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
-             stmt_sql[q == DB_Q_COUNTS ? S_MACHINE_COUNTS : S_MACHINES_LIST]);
+    if ((size_t)snprintf(
+            sql, sizeof(sql), "EXPLAIN QUERY PLAN %s",
+            stmt_sql[q == DB_Q_COUNTS ? S_MACHINE_COUNTS : S_MACHINES_LIST]) >=
+        sizeof(sql))
+        return LB_E_TOOBIG;
     if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, "explain");
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {

@@ -25,6 +25,9 @@ struct db;
 int db_open(const char *path, int readonly, struct db **out);
 /* Finalises the statements and closes the connection; accepts NULL. */
 void db_close(struct db *db);
+/* The file db's connection opened (absolute), for another connection to
+ * the same database; owned by the connection. */
+const char *db_filename(struct db *db);
 /* The schema version this binary writes (PRAGMA user_version). */
 int db_schema_version(void);
 
@@ -106,6 +109,7 @@ struct db_machine {
     int64_t good, scrap;
     char order[LB_SCAN_MAX + 1];         /* the order running on it, "" when none */
     int order_unplanned;                 /* created by a scan, not yet planned */
+    int64_t order_id;                    /* its id, 0 when none */
     char operator_name[LB_SCAN_MAX + 1]; /* the operator on it, "" when none */
 };
 
@@ -121,8 +125,8 @@ int db_agent_get(struct db *db, const char *agent, struct db_agent *out);
 
 /*
  * Calls fn for each machine, ordered by id, with good and scrap summed from
- * the per-minute rollup over minutes starting in [from, to).  Returns 0,
- * fn's value or LB_E_DB.
+ * the rollups over minutes starting in [from, to) (whole hours from the
+ * hour rows).  Returns 0, fn's value or LB_E_DB.
  */
 int db_machines(struct db *db, int64_t from, int64_t to, db_machine_fn fn, void *ctx);
 

@@ -26,9 +26,7 @@
 #include "page_trends.h"
 #include "pages.h"
 
-/* A machine whose agent is offline has no current state: say so rather
- * than show its last one as if it were live (design.md: offline is not
- * down). */
+/* The state of a JSON list being written. */
 struct board_ctx {
     struct buf *b;
     int64_t now_ms;
@@ -36,33 +34,16 @@ struct board_ctx {
     unsigned count;
 };
 
-static const char *shown_state(const struct db_machine *m, const char **reason);
-static int machine_json(void *ctx, const struct db_machine *m);
 static int agent_json(void *ctx, const struct db_agent *a);
 static int agent_metric_dups(void *ctx, const struct db_agent *a);
 static int agent_metric_gaps(void *ctx, const struct db_agent *a);
 static int agent_metric_malformed(void *ctx, const struct db_agent *a);
-static void render_machines(struct db *db, int64_t now_ms, struct reply *rep);
 static void render_counts(struct db *db, const struct route *r, const char *from,
                           const char *to, struct reply *rep);
 static void render_agents(struct db *db, struct reply *rep);
 static void render_metrics(const struct pages_env *env, struct db *db, struct reply *rep);
 static void metric(struct buf *b, const char *name, const char *type, const char *help,
                    uint64_t value);
-
-static const char *shown_state(const struct db_machine *m, const char **reason)
-{
-    *reason = m->reason[0] ? m->reason : NULL;
-    if (!m->agent_online) {
-        *reason = "agent_offline";
-        return "offline";
-    }
-    if (m->state[0] == '\0') {
-        *reason = NULL;
-        return "unknown";
-    }
-    return m->state;
-}
 
 void pages_today(int64_t now_ms, int64_t *from, int64_t *to)
 {
@@ -102,53 +83,6 @@ void pages_error(struct reply *rep, int status, int json, const char *msg)
         buf_puts(&rep->body, msg);
         buf_puts(&rep->body, "\n");
     }
-}
-
-static int machine_json(void *ctx, const struct db_machine *m)
-{
-    struct board_ctx *bc = ctx;
-    struct buf *b = bc->b;
-    const char *reason, *state = shown_state(m, &reason);
-
-    buf_puts(b, bc->first ? "\n" : ",\n");
-    bc->first = 0;
-    buf_puts(b, "{\"id\":");
-    buf_json_str(b, m->dev);
-    buf_puts(b, ",\"agent\":");
-    buf_json_str(b, m->agent);
-    buf_puts(b, ",\"state\":");
-    buf_json_str(b, state);
-    buf_puts(b, ",\"reason\":");
-    buf_json_str(b, reason);
-    buf_printf(b, ",\"good\":%" PRId64 ",\"scrap\":%" PRId64 ",\"last_seen\":", m->good,
-               m->scrap);
-    buf_json_time(b, m->last_seen);
-    buf_puts(b, ",\"state_since\":");
-    buf_json_time(b, m->state_since);
-    buf_puts(b, ",\"order\":");
-    buf_json_str(b, m->order[0] ? m->order : NULL);
-    buf_printf(b, ",\"order_unplanned\":%s,\"operator\":",
-               m->order_unplanned ? "true" : "false");
-    buf_json_str(b, m->operator_name[0] ? m->operator_name : NULL);
-    buf_puts(b, "}");
-    return 0;
-}
-
-static void render_machines(struct db *db, int64_t now_ms, struct reply *rep)
-{
-    struct board_ctx bc = {&rep->body, now_ms, 1, 0};
-    int64_t from, to;
-
-    pages_today(now_ms, &from, &to);
-    buf_puts(&rep->body, "[");
-    if (db_machines(db, from, to, machine_json, &bc) != 0) {
-        pages_error(rep, 500, 1, "database error");
-        return;
-    }
-    buf_puts(&rep->body, bc.first ? "]\n" : "\n]\n");
-    rep->status = 200;
-    rep->type = CT_JSON;
-    rep->no_store = 1;
 }
 
 static void render_counts(struct db *db, const struct route *r, const char *from,
@@ -327,7 +261,8 @@ void pages_handle(const struct pages_env *env, struct db *db, const struct route
         board_render(db, env->sess, 0, NULL, now_ms, rep);
         break;
     case ROUTE_MACHINES:
-        render_machines(db, now_ms, rep);
+        /* The board's JSON twin, from the board's shared snapshot. */
+        board_json(db, now_ms, rep);
         break;
     case ROUTE_MACHINE_COUNTS:
         render_counts(db, r, from, to, rep);

@@ -13,6 +13,7 @@ backup taken while the server runs.
 """
 import datetime
 import os
+import re
 import sqlite3
 import subprocess
 import time
@@ -202,6 +203,127 @@ def test_kpi_api(env):
         db.close()
     log("backup holds", n, "events, integrity", ok)
     assert n > 0 and ok == "ok"
+
+    board(env, sims, line["id"])
+
+
+def ms_of(iso_text):
+    d = datetime.datetime.strptime(iso_text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return int(d.replace(tzinfo=datetime.timezone.utc).timestamp() * 1000 + 0.5)
+
+
+def tile_of(html, dev):
+    m = re.search(r'<section class="tile [^"]*" data-dev="%s">(.*?)</section>'
+                  % re.escape(dev), html, re.S)
+    assert m, "no tile for %s" % dev
+    return m.group(1)
+
+
+def board(env, sims, line_id):
+    """The floor board and its JSON twin /api/v1/machines: a tile shows its
+    open order's progress equal to the progress API's good, and the OEE of
+    its line's current shift so far equal to the OEE report over that shift
+    up to the moment the board's figures were made; "no shift" when the
+    line's calendar has none now.  Runs last: it moves press-1 to a line
+    without a shift today."""
+    # press-2's line has an "All day" shift on yesterday's, today's and
+    # tomorrow's weekday (above), so a shift runs whatever the hour.  Line Z
+    # has shifts, but none before 2099: no shift now on any day.
+    zline = env.api("/api/v1/lines", "POST", {"name": "Line Z"})
+    for wd in range(1, 8):
+        env.api("/api/v1/shifts", "POST", {"line_id": zline["id"], "name": "Later",
+                                          "weekday": wd, "start": "06:00", "end": "14:00",
+                                          "valid_from": "2099-01-01"})
+    env.api("/api/v1/machines/press-1", "PUT", {"line_id": zline["id"]})
+    order = env.api("/api/v1/orders", "POST", {"number": "WO-<3>", "quantity": 40})
+    env.api("/api/v1/orders/%d/start" % order["id"], "POST", {"machine": "press-2"})
+    c0 = sims[1].counters()
+    for s in sims:
+        s.run(True)
+    time.sleep(3)
+    for s in sims:
+        s.run(False)
+    made = sims[1].counters()["good"] - c0["good"]
+    assert made > 0, made
+    wait_for("order progress %d" % made,
+             lambda: env.api("/api/v1/orders/%d/progress" % order["id"])["good"] == made,
+             timeout=30)
+    # Let the pause become a judged-as-unexplained stop (> micro_stop_s) so
+    # the figures no longer move with the clock for times before now.
+    time.sleep(3)
+    progress = env.api("/api/v1/orders/%d/progress" % order["id"])
+    cookie, _ = env.login("admin")
+
+    def same_snapshot():
+        ms = {m["id"]: m for m in env.api("/api/v1/machines")}
+        st, _, body = env.http("/", cookie="lb_session=" + cookie)
+        assert st == 200, st
+        html = body.decode()
+        at = int(re.search(r'data-as-of="(\d+)"', html).group(1))
+        if ms["press-2"]["as_of"] is None or ms_of(ms["press-2"]["as_of"]) != at:
+            return None  # a new snapshot between the two requests
+        return ms, html, at
+    ms, html, at = wait_for("the board and its JSON from one snapshot", same_snapshot,
+                            timeout=20, every=0.1)
+
+    # Order progress: tile, JSON and the progress API agree.
+    m2 = ms["press-2"]
+    log("press-2 on the board", m2)
+    assert m2["order"] == "WO-<3>" and m2["order_id"] == order["id"], m2
+    assert m2["order_good"] == progress["good"] == made, (m2, progress)
+    assert m2["order_quantity"] == 40, m2
+    t2 = tile_of(html, "press-2")
+    assert "WO-&lt;3&gt;" in t2 and "WO-<3>" not in t2, t2
+    pg = re.search(r'<div class="progress" data-good="(\d+)" data-quantity="(\d+)">'
+                   r'<span class="pgood">([^<]*)</span> / <span class="pqty">([^<]*)</span>'
+                   r' good, <b>(\d+)&nbsp;%</b>', t2)
+    assert pg, t2
+    assert int(pg.group(1)) == progress["good"] and int(pg.group(2)) == 40, pg.groups()
+    assert int(pg.group(3).replace("&#8239;", "")) == progress["good"], pg.groups()
+    assert int(pg.group(5)) == round(100 * progress["good"] / 40), pg.groups()
+    assert 'class="bar' in t2, t2
+
+    # Shift OEE: the OEE report over [shift start, as_of) gives the same.
+    sh = m2["shift"]
+    assert sh is not None and sh["name"] == "All day", m2
+    assert ms_of(sh["from"]) <= at < ms_of(sh["to"]), (sh, at)
+    k = env.api("/api/v1/reports/oee?scope=machine&id=press-2&from=%s&to=%s"
+                % (sh["from"], m2["as_of"]))["total"]
+    log("shift OEE on the board", sh["oee"], "report", k["oee"])
+    assert sh["oee"] == k["oee"], (sh, k)
+    assert sh["availability"] == k["availability"] and sh["quality"] == k["quality"], \
+        (sh, k)
+    if k["oee"] is None:
+        assert re.search(r'<td class="num oee placeholder">(no data|no parts|'
+                         r'no cycle time|n/a)</td>', t2), t2
+    else:
+        cell = re.search(r'<td class="num oee oee-(hi|mid|lo)" data-oee="([\d.]+)">'
+                         r'(\d+)&nbsp;%</td>', t2)
+        assert cell, t2
+        assert float(cell.group(2)) == k["oee"], (cell.groups(), k["oee"])
+        assert cell.group(3) == "%.0f" % (k["oee"] * 100), (cell.groups(), k["oee"])
+    assert "shift All day since" in t2, t2
+
+    # press-1: no shift now on its line, said in words; no order.
+    m1 = ms["press-1"]
+    assert m1["shift"] is None and m1["order"] is None and m1["order_good"] is None, m1
+    t1 = tile_of(html, "press-1")
+    assert '<td class="num oee placeholder">no shift</td>' in t1, t1
+    assert "no order" in t1, t1
+
+    # The TV board shows the same tiles, and the CSV twin the same figures.
+    link = env.api("/api/v1/board-tokens", "POST", {"name": "Line A TV"})
+    st, _, body = env.http(link["url"][link["url"].index("/tv?"):])
+    assert st == 200, st
+    tv = body.decode()
+    assert "no shift" in tile_of(tv, "press-1"), tv[:300]
+    assert 'data-good="%d"' % progress["good"] in tile_of(tv, "press-2")
+    st, _, body = env.http("/board.csv", cookie="lb_session=" + cookie)
+    rows = [r.split(",") for r in body.decode().strip().split("\r\n")]
+    head = rows[0]
+    assert head[-5:] == ["order", "order_good", "order_quantity", "shift", "shift_oee"], head
+    row = [r for r in rows if r[0] == "press-2"][0]
+    assert int(row[head.index("order_good")]) == progress["good"], row
 
 
 if __name__ == "__main__":
