@@ -1046,11 +1046,12 @@ static void h_audit(struct api *a)
 
 /* The machine's last scans (limit, default 100, at most 1000), newest
  * first: what was scanned and how the agent understood it, unknown codes
- * included (docs/scanners.md). */
+ * included (docs/scanners.md); with from and to, those of that period
+ * (the machine page's day). */
 static void h_scans(struct api *a)
 {
-    const char *l = arg(a, "limit");
-    int64_t limit = 100;
+    const char *l = arg(a, "limit"), *f = arg(a, "from"), *t = arg(a, "to");
+    int64_t limit = 100, from = INT64_MIN, to = INT64_MAX;
     char *end;
     int rc;
 
@@ -1062,6 +1063,8 @@ static void h_scans(struct api *a)
             return;
         }
     }
+    if ((f != NULL || t != NULL) && q_period(a, &from, &to) != 0)
+        return;
     if ((rc = dbm_machine_exists(a->ro, a->key)) != 0) {
         if (rc == -ENOENT)
             fail(a, 404, "no such machine");
@@ -1069,7 +1072,12 @@ static void h_scans(struct api *a)
             fail_db(a, rc);
         return;
     }
-    view(a, DBM_SCANS, limit, a->key, "machine");
+    if ((rc = dbm_scans_json(a->ro, a->key, from, to, limit, a->b)) != 0) {
+        fail_db(a, rc);
+        return;
+    }
+    buf_puts(a->b, "\n");
+    ok(a, 200);
 }
 
 static void h_scrap(struct api *a)

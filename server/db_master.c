@@ -124,12 +124,14 @@ static const char SQL_AUDIT[] = ARRAY("SELECT json_object('machine', dev, 'start
                                 "reason_audit WHERE "
                                 "dev = ?2 ORDER BY "
                                 "id DESC LIMIT 1000");
-/* A machine's scans as the agent understood them, newest first. */
+/* A machine's scans in [?2, ?3) as the agent understood them, newest
+ * first (the partial index events_scans serves the range). */
 static const char SQL_SCANS[] = ARRAY("SELECT json_object('t', " ISO(
     "t_eff") ", 't_ms', t_eff, 'agent', agent, 'seq', "
              "seq, 'kind', kind, 'code', code, 'value', value, 'qty', qty) AS j FROM "
              "events "
-             "WHERE dev = ?2 AND type = 'scan' ORDER BY t_eff DESC, seq DESC LIMIT ?1");
+             "WHERE dev = ?1 AND type = 'scan' AND t_eff >= ?2 AND t_eff < ?3 "
+             "ORDER BY t_eff DESC, seq DESC LIMIT ?4");
 #define UNEXPLAINED                                                                      \
     "(i.cat = 5 OR (i.cat IS NULL AND i.state IN ('idle', 'down') AND "                  \
     "coalesce(i.set_reason, i.reason) IS NULL))"
@@ -179,13 +181,18 @@ static const char SQL_ORDER_BY_NUMBER[] = "SELECT id FROM orders WHERE number = 
 static const char SQL_ORDER_INSERT[] =
     "INSERT INTO orders(number, product_id, quantity, due, status, created, updated) "
     "VALUES(?1, ?2, coalesce(?3, 0), ?4, coalesce(?5, 'planned'), ?6, ?6)";
-/* ?7..?10: which of product, quantity, due and status to set. */
+/* ?7..?10: which of product, quantity, due and status to set.  An order a
+ * scan created (unplanned) counts as completed once it has a quantity:
+ * progress, ETA and lateness need one, product and due may stay open
+ * (docs/web.md).  SET sees the row before the update, hence the CASE. */
 static const char SQL_ORDER_UPDATE[] =
     "UPDATE orders SET number = coalesce(?2, number), "
     "product_id = CASE WHEN ?7 THEN ?3 ELSE product_id END, "
     "quantity = CASE WHEN ?8 THEN ?4 ELSE quantity END, "
     "due = CASE WHEN ?9 THEN ?5 ELSE due END, "
-    "status = CASE WHEN ?10 THEN ?6 ELSE status END, updated = ?11 WHERE id = ?1";
+    "status = CASE WHEN ?10 THEN ?6 ELSE status END, "
+    "unplanned = unplanned AND (CASE WHEN ?8 THEN ?4 ELSE quantity END) <= 0, "
+    "updated = ?11 WHERE id = ?1";
 static const char SQL_ORDER_DELETE[] = "DELETE FROM orders WHERE id = ?1";
 static const char SQL_ORDER_HEAD[] =
     "SELECT quantity, coalesce(due, -1), status FROM orders WHERE id = ?1";
@@ -282,7 +289,7 @@ int dbm_json(struct db *db, enum dbm_view view, int64_t ikey, const char *skey,
         [DBM_OPERATORS] = SQL_OPERATORS,  [DBM_SHIFTS] = SQL_SHIFTS,
         [DBM_STOPS_PLANNED] = SQL_PSTOPS, [DBM_CAL_DAYS] = SQL_CAL_DAYS,
         [DBM_REASONS] = SQL_REASONS,      [DBM_REASON_AUDIT] = SQL_AUDIT,
-        [DBM_SCANS] = SQL_SCANS,          [DBM_SITES] = SQL_SITES,
+        [DBM_SITES] = SQL_SITES,
     };
     sqlite3_stmt *st = db_cached(db, sql[view]);
     const unsigned char *s;
@@ -325,6 +332,26 @@ int dbm_intervals_json(struct db *db, const char *dev, int64_t from, int64_t to,
         buf_puts(out, (const char *)s);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : db_error(db, "intervals json");
+}
+
+int dbm_scans_json(struct db *db, const char *dev, int64_t from, int64_t to,
+                   int64_t limit, struct buf *out)
+{
+    sqlite3_stmt *st = db_cached(db, SQL_SCANS);
+    const unsigned char *s;
+    int rc;
+
+    if (st == NULL)
+        return LB_E_DB;
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 2, from);
+    sqlite3_bind_int64(st, 3, to);
+    sqlite3_bind_int64(st, 4, limit);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW && (s = sqlite3_column_text(st, 0)) != NULL)
+        buf_puts(out, (const char *)s);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_error(db, "scans json");
 }
 
 int dbm_line_put(struct db *db, int64_t id, const char *name, const char *site,

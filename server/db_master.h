@@ -29,7 +29,6 @@ enum dbm_view {
     DBM_CAL_DAYS,
     DBM_REASONS,
     DBM_REASON_AUDIT, /* text: dev */
-    DBM_SCANS,        /* text: dev, id: how many, newest first */
     DBM_SITES,
 };
 
@@ -45,6 +44,11 @@ int dbm_json(struct db *db, enum dbm_view view, int64_t ikey, const char *skey,
  * their reasons and whether they wait for one.  0 or LB_E_DB. */
 int dbm_intervals_json(struct db *db, const char *dev, int64_t from, int64_t to,
                        int only_unexplained, struct buf *out);
+
+/* The last scans of dev (at most limit, newest first) with t_eff in
+ * [from, to), as JSON.  0 or LB_E_DB. */
+int dbm_scans_json(struct db *db, const char *dev, int64_t from, int64_t to,
+                   int64_t limit, struct buf *out);
 
 /* A nullable value: has 0 means NULL / leave unchanged as documented. */
 struct dbm_opt {

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "layout.h"
+#include "plant.h"
 
 /* The navigation: entries a role below min does not see.  Pages of the
  * reports add their line here. */
@@ -74,7 +75,10 @@ static const char css[] =
     ".tile .dev a{color:inherit;text-decoration:none}"
     "body.tv .tile .dev a{pointer-events:none}"
     "tr.late td{background:#fff3e0}"
+    /* Printed shift report: one A4 page per line; no break after the last
+     * sheet, or the footer alone makes a page more. */
     "@media print{section.sheet{break-after:page;font-size:10pt}"
+    "section.sheet:last-of-type{break-after:auto}"
     "section.sheet table{width:100%}}"
     "svg.chart{width:100%;height:auto;max-width:60em;display:block}"
     ".legend span{margin-right:1em;white-space:nowrap}"
@@ -85,6 +89,10 @@ static const char css[] =
     ".tile .num{font-size:1.3em;font-weight:bold}"
     ".bar{height:.5em;background:#e3e5ea;border-radius:.25em;overflow:hidden}"
     ".bar span{display:block;height:100%;background:#0b57d0}"
+    /* Board tiles: order progress, shift OEE in three bands (the number
+     * and "done" say it; the colour repeats it). */
+    ".tile .progress .bar{margin:.15em 0 .2em}.bar.done span{background:#1b7f3b}"
+    ".oee-hi{color:#1b7f3b}.oee-mid{color:#a86400}.oee-lo{color:#c0262d}"
     ".placeholder{color:#6b7080;font-style:italic}"
     ".empty{padding:2em;color:#5b6170}"
     ".st-running{border-left-color:#1b7f3b}.badge.st-running{background:#1b7f3b}"
@@ -102,6 +110,8 @@ static const char css[] =
     "border-bottom-color:#2a2f3b;width:14em}"
     "body.tv .placeholder{color:#a9b0bf}body.tv footer{color:#a9b0bf}"
     "body.tv .bar{background:#2a2f3b}"
+    "body.tv .oee-hi{color:#5fd184}body.tv .oee-mid{color:#f0b44c}"
+    "body.tv .oee-lo{color:#ff8a8f}"
     /* Phones: one column, tables scroll sideways. */
     "@media (max-width:640px){header.top h1,header.top nav,.who{float:none}"
     ".who{display:block}.tile{width:100%}main{padding:.5em}"
@@ -238,6 +248,40 @@ void layout_time(char *out, size_t size, int64_t ms)
         return;
     }
     strftime(out, size, "%Y-%m-%d %H:%M", &tm);
+}
+
+int layout_parse_local(const char *v, int64_t *ms)
+{
+    char day[11];
+    int64_t d;
+    int min;
+
+    if (v == NULL || strlen(v) != 16 || v[10] != 'T')
+        return -1;
+    memcpy(day, v, 10);
+    day[10] = '\0';
+    if (tz_parse_day(day, &d) != 0 || tz_parse_hhmm(v + 11, &min) != 0 || min >= 1440)
+        return -1;
+    *ms = cal_local_ms(&plant_get()->clock, d, min);
+    return 0;
+}
+
+void layout_local_input(char *out, size_t size, int64_t ms)
+{
+    const struct plant *pl = plant_get();
+    int64_t local, mins;
+    char day[16];
+
+    if (ms < 0) {
+        snprintf(out, size, "%s", "");
+        return;
+    }
+    local = ms + (int64_t)tz_offset(pl->clock.tz, ms, NULL) * 1000;
+    tz_format_day(tz_floordiv(local, 86400000), day, sizeof(day));
+    mins = tz_floordiv(local, 60000) % 1440;
+    if (mins < 0)
+        mins += 1440;
+    snprintf(out, size, "%sT%02d:%02d", day, (int)(mins / 60), (int)(mins % 60));
 }
 
 void layout_duration(char *out, size_t size, int64_t ms)

@@ -33,6 +33,12 @@ void layout_done(struct reply *rep, int status);
 /* Local date and time "2025-11-29 14:05" (plant time zone), or "-" when
  * ms < 0. */
 void layout_time(char *out, size_t size, int64_t ms);
+/* A browser's datetime-local value "YYYY-MM-DDTHH:MM" (it has no zone),
+ * read as the plant's local time.  Returns 0 and OUT: *ms, or -1 when v is
+ * not such a value. */
+int layout_parse_local(const char *v, int64_t *ms);
+/* ms as a datetime-local value in the plant's zone, or "" when ms < 0. */
+void layout_local_input(char *out, size_t size, int64_t ms);
 /* A duration as people read it: "45 s", "12 min", "3 h 05 min", "2 d 4 h". */
 void layout_duration(char *out, size_t size, int64_t ms);
 /* An integer with thin spaces between groups of three digits (ISO 80000:

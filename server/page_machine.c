@@ -21,11 +21,15 @@
 #include "db_master.h"
 #include "kpi.h"
 #include "layout.h"
+#include "page_api.h"
 #include "page_machine.h"
 #include "plant.h"
 #include "rollup.h"
 
 #define SCANS_SHOWN 20
+/* How far back ?day= may go: the API's longest report period (api.c
+ * SPAN_MAX_DAYS), so every JSON link of the page stays answerable. */
+#define DAYS_BACK   400
 #define TL_W        960 /* timeline width in SVG units */
 #define CH_W        960
 
@@ -34,6 +38,8 @@ struct mp {
     struct db *db;
     const char *dev;
     int64_t now, from, to;
+    int64_t pday, today;     /* the production day shown, and today's */
+    char date[16];           /* pday as YYYY-MM-DD */
     struct kpi_group day;    /* the production day, up to now */
     struct kpi_group *hours; /* its hours */
     size_t nhours;
@@ -68,6 +74,9 @@ static void unload(struct mp *m);
 static void hm(char *out, size_t size, int64_t ms);
 static int64_t hour_target(struct mp *m, const struct kpi_group *g);
 static void period_args(const struct mp *m, struct buf *b);
+static void csv_link(const struct mp *m, struct buf *b, const char *which);
+static void day_nav(const struct mp *m, struct buf *b);
+static int day_arg(struct mp *m, const char *ds, char *why, size_t size);
 static void section_kpi(struct mp *m, struct buf *b);
 static void section_timeline(struct mp *m, struct buf *b);
 static void section_hours(struct mp *m, struct buf *b);
@@ -142,7 +151,8 @@ static int load(struct mp *m)
     if (!json_is_array(m->intervals))
         return -ENOMEM;
     buf_init(&j);
-    if (dbm_json(m->db, DBM_SCANS, SCANS_SHOWN, m->dev, &j) == 0 && j.err == 0 && j.len)
+    if (dbm_scans_json(m->db, m->dev, m->from, m->to, SCANS_SHOWN, &j) == 0 &&
+        j.err == 0 && j.len)
         m->scans = json_loadb(j.p, j.len, 0, &err);
     buf_free(&j);
     return 0;
@@ -330,14 +340,15 @@ static void section_timeline(struct mp *m, struct buf *b)
         buf_html(b, t0);
         buf_puts(b, "</text>\n");
     }
-    buf_printf(
-        b,
-        "<line x1=\"%.2f\" y1=\"0\" x2=\"%.2f\" y2=\"40\" stroke=\"#000\" "
-        "stroke-width=\"2\"/><text x=\"%.2f\" y=\"68\" font-size=\"10\">now</text>\n",
-        xnow, xnow, xnow > TL_W - 30 ? xnow - 22 : xnow + 2);
+    if (m->now < m->to) /* a past day has no "now" */
+        buf_printf(b,
+                   "<line x1=\"%.2f\" y1=\"0\" x2=\"%.2f\" y2=\"40\" stroke=\"#000\" "
+                   "stroke-width=\"2\"/><text x=\"%.2f\" y=\"68\" "
+                   "font-size=\"10\">now</text>\n",
+                   xnow, xnow, xnow > TL_W - 30 ? xnow - 22 : xnow + 2);
     buf_puts(b, "</svg>\n<p class=\"noprint\">");
-    buf_puts(b, "<a href=\"?csv=timeline\" download>Download CSV</a> &middot; "
-                "<a href=\"/api/v1/machines/");
+    csv_link(m, b, "timeline");
+    buf_puts(b, " &middot; <a href=\"/api/v1/machines/");
     buf_html(b, m->dev);
     buf_puts(b, "/stops?from=");
     {
@@ -349,6 +360,16 @@ static void section_timeline(struct mp *m, struct buf *b)
         buf_html(b, iso);
     }
     buf_puts(b, "\">JSON</a></p>\n");
+}
+
+/* The CSV twin of a table, of the day shown. */
+static void csv_link(const struct mp *m, struct buf *b, const char *which)
+{
+    buf_puts(b, "<a href=\"?csv=");
+    buf_html(b, which);
+    buf_puts(b, "&amp;day=");
+    buf_html(b, m->date);
+    buf_puts(b, "\" download>Download CSV</a>");
 }
 
 /* "&from=...&to=..." of the production day, for the API links. */
@@ -447,8 +468,9 @@ static void section_hours(struct mp *m, struct buf *b)
             buf_puts(b, "</text>\n");
         }
     }
-    buf_puts(b, "</svg>\n<p class=\"noprint\"><a href=\"?csv=hours\" download>Download "
-                "CSV</a> &middot; <a href=\"/api/v1/reports/oee?scope=machine&amp;id=");
+    buf_puts(b, "</svg>\n<p class=\"noprint\">");
+    csv_link(m, b, "hours");
+    buf_puts(b, " &middot; <a href=\"/api/v1/reports/oee?scope=machine&amp;id=");
     buf_html(b, m->dev);
     period_args(m, b);
     buf_puts(b, "&amp;group=hour&amp;explain=1\">JSON</a></p>\n");
@@ -462,7 +484,7 @@ static void section_pareto(struct mp *m, struct buf *b)
 
     buf_puts(b, "<h2>Downtime by reason</h2>\n");
     if (m->losses.n == 0) {
-        buf_puts(b, "<p class=\"empty\">No lost time today.</p>\n");
+        buf_puts(b, "<p class=\"empty\">No lost time on this day.</p>\n");
         return;
     }
     for (i = 0; i < m->losses.n; i++)
@@ -487,9 +509,9 @@ static void section_pareto(struct mp *m, struct buf *b)
         buf_html(b, dur);
         buf_printf(b, " &middot; %" PRId64 "&times;</text>\n", l->count);
     }
-    buf_puts(b,
-             "</svg>\n<p class=\"noprint\"><a href=\"?csv=pareto\" download>Download "
-             "CSV</a> &middot; <a href=\"/api/v1/reports/pareto?scope=machine&amp;id=");
+    buf_puts(b, "</svg>\n<p class=\"noprint\">");
+    csv_link(m, b, "pareto");
+    buf_puts(b, " &middot; <a href=\"/api/v1/reports/pareto?scope=machine&amp;id=");
     buf_html(b, m->dev);
     period_args(m, b);
     buf_puts(b, "\">JSON</a></p>\n");
@@ -501,9 +523,9 @@ static void section_scans(struct mp *m, struct buf *b)
     const char *key;
     json_t *val, *first;
 
-    buf_puts(b, "<h2>Last scans</h2>\n");
+    buf_puts(b, "<h2>Last scans of the day</h2>\n");
     if (n == 0) {
-        buf_puts(b, "<p class=\"empty\">No scans.</p>\n");
+        buf_puts(b, "<p class=\"empty\">No scans on this day.</p>\n");
         return;
     }
     first = json_array_get(m->scans, 0);
@@ -539,10 +561,13 @@ static void section_scans(struct mp *m, struct buf *b)
         }
         buf_puts(b, "</tr>\n");
     }
-    buf_puts(b, "</table></div>\n<p class=\"noprint\"><a href=\"?csv=scans\" "
-                "download>Download CSV</a> &middot; <a href=\"/api/v1/machines/");
+    buf_puts(b, "</table></div>\n<p class=\"noprint\">");
+    csv_link(m, b, "scans");
+    buf_puts(b, " &middot; <a href=\"/api/v1/machines/");
     buf_html(b, m->dev);
-    buf_puts(b, "/scans\">JSON</a></p>\n");
+    buf_printf(b, "/scans?limit=%d", SCANS_SHOWN);
+    period_args(m, b);
+    buf_puts(b, "\">JSON</a></p>\n");
 }
 
 static void csv_out(struct mp *m, const char *which, struct reply *rep)
@@ -629,17 +654,85 @@ static void csv_out(struct mp *m, const char *which, struct reply *rep)
         pages_error(rep, 400, 0, "csv: expected timeline, hours, pareto or scans");
         return;
     }
-    snprintf(fname, sizeof(fname), "%s-%s.csv", m->dev, which);
+    snprintf(fname, sizeof(fname), "%s-%s-%s.csv", m->dev, m->date, which);
     csv_reply(rep, fname);
+}
+
+/* ?day=YYYY-MM-DD: a production day from DAYS_BACK days ago to today;
+ * absent or empty, today.  Returns 0, or -1 with OUT: why. */
+static int day_arg(struct mp *m, const char *ds, char *why, size_t size)
+{
+    char first[16], last[16];
+
+    if (ds == NULL || ds[0] == '\0') {
+        m->pday = m->today;
+        return 0;
+    }
+    if (strlen(ds) != 10 || tz_parse_day(ds, &m->pday) != 0) {
+        snprintf(why, size, "day: expected a date YYYY-MM-DD");
+        return -1;
+    }
+    if (m->pday > m->today || m->pday < m->today - DAYS_BACK) {
+        tz_format_day(m->today - DAYS_BACK, first, sizeof(first));
+        tz_format_day(m->today, last, sizeof(last));
+        snprintf(why, size, "day: from %s to %s (today)", first, last);
+        return -1;
+    }
+    return 0;
+}
+
+/* The day's choice: a date field (a GET form, no script needed) and the
+ * neighbouring days; no next day after today. */
+static void day_nav(const struct mp *m, struct buf *b)
+{
+    char d[16], from[32], to[32];
+
+    layout_time(from, sizeof(from), m->from);
+    layout_time(to, sizeof(to), m->to);
+    buf_puts(b, "<p class=\"dim\">Production day ");
+    buf_html(b, m->date);
+    buf_puts(b, ": from ");
+    buf_html(b, from);
+    if (m->now < m->to) {
+        buf_puts(b, " until now");
+    } else {
+        buf_puts(b, " to ");
+        buf_html(b, to);
+    }
+    buf_puts(b, " &middot; <a href=\"/\">back to the board</a></p>\n"
+                "<form method=\"get\" action=\"/machines/");
+    page_url(b, m->dev);
+    buf_puts(b, "\" class=\"noprint\"><a href=\"?day=");
+    tz_format_day(m->pday - 1, d, sizeof(d));
+    buf_html(b, d);
+    buf_puts(b, "\" rel=\"prev\">&larr; previous day</a> <label>day <input type=\"date\" "
+                "name=\"day\" value=\"");
+    buf_html(b, m->date);
+    tz_format_day(m->today - DAYS_BACK, d, sizeof(d));
+    buf_puts(b, "\" min=\"");
+    buf_html(b, d);
+    tz_format_day(m->today, d, sizeof(d));
+    buf_puts(b, "\" max=\"");
+    buf_html(b, d);
+    buf_puts(b, "\" required></label> <button>Show</button> ");
+    if (m->pday < m->today) {
+        tz_format_day(m->pday + 1, d, sizeof(d));
+        buf_puts(b, "<a href=\"?day=");
+        buf_html(b, d);
+        buf_puts(b,
+                 "\" rel=\"next\">next day &rarr;</a> &middot; <a href=\"?\">today</a>");
+    }
+    buf_puts(b, "</form>\n");
 }
 
 void page_machine(const struct pages_env *env, struct db *db, const char *dev,
                   const char *csv, int64_t now_ms, struct reply *rep)
 {
+    const struct cal_clock *ck = &plant_get()->clock;
     struct mp m;
     struct layout l;
     struct buf *b = &rep->body;
-    char title[96], day[32];
+    char title[96], why[96];
     int rc;
 
     memset(&m, 0, sizeof(m));
@@ -647,7 +740,14 @@ void page_machine(const struct pages_env *env, struct db *db, const char *dev,
     m.db = db;
     m.dev = dev;
     m.now = now_ms;
-    plant_today(now_ms, &m.from, &m.to);
+    m.today = cal_prod_day(ck, now_ms);
+    if (day_arg(&m, env->arg ? env->arg(env->ctx, "day") : NULL, why, sizeof(why)) != 0) {
+        pages_error(rep, 400, 0, why);
+        return;
+    }
+    m.from = cal_day_start(ck, m.pday);
+    m.to = cal_day_start(ck, m.pday + 1);
+    tz_format_day(m.pday, m.date, sizeof(m.date));
     if ((rc = dbm_machine_exists(db, dev)) != 0) {
         pages_error(rep, rc == -ENOENT ? 404 : 500, 0,
                     rc == -ENOENT ? "no such machine" : "database error");
@@ -669,10 +769,7 @@ void page_machine(const struct pages_env *env, struct db *db, const char *dev,
     l.active = "board";
     l.sess = env->sess;
     layout_begin(b, &l);
-    layout_time(day, sizeof(day), m.from);
-    buf_puts(b, "<p class=\"dim\">Production day from ");
-    buf_html(b, day);
-    buf_puts(b, " until now &middot; <a href=\"/\">back to the board</a></p>\n");
+    day_nav(&m, b);
     section_kpi(&m, b);
     section_timeline(&m, b);
     section_hours(&m, b);

@@ -5,13 +5,20 @@
  * (/api/v1/orders, /api/v1/orders/ID/progress, read in process through
  * page_api.c), so ETA, good and the KPIs are the engine's.  The losses of
  * an order are kpi_pareto over each run's machine and time.
+ *
+ * An order a scan created (unplanned) is marked in words on the list and
+ * on its page, whose form (supervisors and above) becomes the API's own
+ * PUT /api/v1/orders/ID; the API clears the mark once a quantity is set.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "csv.h"
+#include "form.h"
 #include "kpi.h"
 #include "layout.h"
 #include "linebeat/clock.h"
@@ -34,7 +41,39 @@ static json_t *progress(const struct pages_env *env, struct db *db, int64_t now,
 static void order_list(const struct pages_env *env, struct db *db, int64_t now,
                        struct reply *rep);
 static void order_one(const struct pages_env *env, struct db *db, const char *number,
-                      int64_t now, struct reply *rep);
+                      int64_t now, int status, const char *msg, struct reply *rep);
+static void order_post(const struct pages_env *env, struct db *db, const char *number,
+                       int64_t now, struct reply *rep);
+static void edit_form(struct buf *b, const struct pages_env *env, struct db *db,
+                      int64_t now, const json_t *o);
+static json_t *find_order(const struct pages_env *env, struct db *db, int64_t now,
+                          const char *number, const json_t **o);
+static void unplanned_mark(struct buf *b);
+
+/* The words that mark an order a scan created, for the list and the page. */
+static void unplanned_mark(struct buf *b)
+{
+    buf_puts(b,
+             " <b class=\"badge st-idle unplanned\">unplanned &mdash; to complete</b>");
+}
+
+/* The API's orders and OUT: *o, the one called number (NULL when none);
+ * the list is the caller's to free (NULL: could not be read). */
+static json_t *find_order(const struct pages_env *env, struct db *db, int64_t now,
+                          const char *number, const json_t **o)
+{
+    json_t *orders = page_api_get(env, db, now, "/api/v1/orders", NULL, NULL, NULL, 0);
+    size_t i;
+
+    *o = NULL;
+    for (i = 0; i < json_array_size(orders); i++) {
+        const char *num = pj_str(json_array_get(orders, i), "number");
+
+        if (num != NULL && strcmp(num, number) == 0)
+            *o = json_array_get(orders, i);
+    }
+    return orders;
+}
 
 /* An ISO time of the API as ms, or -1. */
 static int64_t jtime(const json_t *o, const char *key)
@@ -134,6 +173,7 @@ static void order_list(const struct pages_env *env, struct db *db, int64_t now,
         csv_str(&c, "due");
         csv_str(&c, "eta");
         csv_str(&c, "late");
+        csv_str(&c, "unplanned");
         csv_end_row(&c);
         for (i = 0; i < n; i++) {
             const json_t *o = rows[i].order, *p = rows[i].progress;
@@ -150,6 +190,7 @@ static void order_list(const struct pages_env *env, struct db *db, int64_t now,
             else
                 csv_time(&c, jtime(p, "eta"));
             csv_str(&c, is_late(o, p, now) ? "late" : "");
+            csv_str(&c, json_is_true(json_object_get(o, "unplanned")) ? "unplanned" : "");
             csv_end_row(&c);
         }
         csv_reply(rep, "orders.csv");
@@ -183,6 +224,8 @@ static void order_list(const struct pages_env *env, struct db *db, int64_t now,
             buf_html(b, pj_str(o, "product") ? pj_str(o, "product") : "");
             buf_puts(b, "</td><td>");
             buf_html(b, pj_str(o, "status") ? pj_str(o, "status") : "");
+            if (json_is_true(json_object_get(o, "unplanned")))
+                unplanned_mark(b);
             buf_printf(b,
                        "</td><td><svg width=\"120\" height=\"14\" role=\"img\" "
                        "aria-label=\"%.0f %%\"><rect width=\"120\" height=\"14\" "
@@ -220,7 +263,7 @@ out:
 }
 
 static void order_one(const struct pages_env *env, struct db *db, const char *number,
-                      int64_t now, struct reply *rep)
+                      int64_t now, int status, const char *msg, struct reply *rep)
 {
     const char *want_csv = env->arg ? env->arg(env->ctx, "csv") : NULL;
     struct buf *b = &rep->body;
@@ -231,15 +274,10 @@ static void order_one(const struct pages_env *env, struct db *db, const char *nu
     char title[160], href[96], dur[32];
     size_t i, n;
     int64_t id, ideal_per_part = 0;
-    int st;
 
-    orders = page_api_get(env, db, now, "/api/v1/orders", NULL, &st, NULL, 0);
-    for (i = 0; i < json_array_size(orders); i++) {
-        const char *num = pj_str(json_array_get(orders, i), "number");
-
-        if (num != NULL && strcmp(num, number) == 0)
-            o = json_array_get(orders, i);
-    }
+    buf_free(b);
+    buf_init(b);
+    orders = find_order(env, db, now, number, &o);
     if (o == NULL) {
         json_decref(orders);
         pages_error(rep, orders == NULL ? 500 : 404, 0,
@@ -307,7 +345,15 @@ static void order_one(const struct pages_env *env, struct db *db, const char *nu
     buf_html(b, pj_str(o, "status") ? pj_str(o, "status") : "");
     if (is_late(o, p, now))
         buf_puts(b, " <b class=\"badge st-down\">LATE</b>");
-    buf_puts(b, "</p>\n<table class=\"kpi\"><tr><th>quantity</th><th>good</th><th>scrap"
+    if (json_is_true(json_object_get(o, "unplanned")))
+        unplanned_mark(b);
+    buf_puts(b, "</p>\n");
+    if (msg != NULL) {
+        buf_puts(b, "<p class=\"error\" role=\"alert\">");
+        buf_html(b, msg);
+        buf_puts(b, "</p>\n");
+    }
+    buf_puts(b, "<table class=\"kpi\"><tr><th>quantity</th><th>good</th><th>scrap"
                 "</th><th>remaining</th><th>due</th><th>expected done</th></tr><tr>"
                 "<td class=\"num\">");
     layout_int(b, pj_int(p, "quantity", 0));
@@ -419,22 +465,182 @@ static void order_one(const struct pages_env *env, struct db *db, const char *nu
     buf_puts(b, "<a href=\"?csv=1\" download>Download CSV</a> &middot; <a href=\"");
     buf_html(b, href);
     buf_puts(b, "\">JSON</a></p>\n");
+    if (env->sess != NULL && env->sess->role >= AUTH_SUPERVISOR)
+        edit_form(b, env, db, now, o);
     layout_end(b, &l, now);
-    layout_done(rep, 200);
+    layout_done(rep, status);
 out:
     kpi_losses_free(&losses);
     json_decref(p);
     json_decref(orders);
 }
 
+/* The order's data for a supervisor: for an unplanned order what the scan
+ * could not say (quantity, product, due), else the same as a change. */
+static void edit_form(struct buf *b, const struct pages_env *env, struct db *db,
+                      int64_t now, const json_t *o)
+{
+    int unplanned = json_is_true(json_object_get(o, "unplanned"));
+    const char *prod = pj_str(o, "product");
+    json_t *products;
+    char due[24];
+    size_t i;
+
+    products = page_api_get(env, db, now, "/api/v1/products", NULL, NULL, NULL, 0);
+    buf_puts(b, unplanned ? "<h2 id=\"complete\">Complete this order</h2>\n<p>A scan "
+                            "started it; set its quantity (and product and due time "
+                            "if known) to plan it.</p>\n"
+                          : "<h2 id=\"complete\">Change this order</h2>\n");
+    buf_puts(b, "<form method=\"post\" action=\"/orders/");
+    page_url(b, pj_str(o, "number") ? pj_str(o, "number") : "");
+    buf_puts(b, "\" class=\"noprint box\">");
+    layout_csrf(b, env->sess);
+    buf_puts(b, "<label>number <input name=\"number\" maxlength=\"64\" value=\"");
+    buf_html(b, pj_str(o, "number") ? pj_str(o, "number") : "");
+    buf_printf(b,
+               "\"></label> <label>quantity <input name=\"quantity\" type=\"number\" "
+               "min=\"1\" max=\"1000000000\"%s value=\"",
+               unplanned ? " required" : "");
+    if (pj_int(o, "quantity", 0) > 0)
+        buf_printf(b, "%" PRId64, pj_int(o, "quantity", 0));
+    buf_puts(b,
+             "\"></label> <label>product <select name=\"product\"><option value=\"\">");
+    buf_puts(b, prod ? "(unchanged)" : "(none)");
+    buf_puts(b, "</option>");
+    for (i = 0; i < json_array_size(products); i++) {
+        const char *code = pj_str(json_array_get(products, i), "code");
+
+        if (code == NULL)
+            continue;
+        buf_puts(b, "<option value=\"");
+        buf_html(b, code);
+        buf_puts(b, prod && strcmp(prod, code) == 0 ? "\" selected>" : "\">");
+        buf_html(b, code);
+        if (pj_str(json_array_get(products, i), "name") != NULL) {
+            buf_puts(b, " &ndash; ");
+            buf_html(b, pj_str(json_array_get(products, i), "name"));
+        }
+        buf_puts(b, "</option>");
+    }
+    layout_local_input(due, sizeof(due), jtime(o, "due"));
+    buf_puts(b,
+             "</select></label> <label>due <input name=\"due\" type=\"datetime-local\" "
+             "value=\"");
+    buf_html(b, due);
+    buf_puts(b, unplanned ? "\"></label> <button>Complete order</button></form>\n"
+                          : "\"></label> <button>Save order</button></form>\n");
+    json_decref(products);
+}
+
+/* The form of edit_form: becomes PUT /api/v1/orders/ID (the API checks
+ * and answers); an unplanned order needs its quantity.  303 back to the
+ * order's page (its number may have changed), or the page with the error. */
+static void order_post(const struct pages_env *env, struct db *db, const char *number,
+                       int64_t now, struct reply *rep)
+{
+    const char *num, *qty, *prod, *due;
+    const json_t *o = NULL;
+    json_t *orders = NULL, *body = NULL;
+    char path[64], why[256];
+    struct form f;
+    int64_t ms;
+    long long q;
+    char *end;
+    int st;
+
+    memset(&f, 0, sizeof(f));
+    orders = find_order(env, db, now, number, &o);
+    if (o == NULL) {
+        pages_error(rep, orders == NULL ? 500 : 404, 0,
+                    orders == NULL ? "database error" : "no such order");
+        goto out;
+    }
+    if (env->body == NULL || form_parse(env->body, env->body_len, &f) != 0) {
+        order_one(env, db, number, now, 400, "not a form", rep);
+        goto out;
+    }
+    num = form_get(&f, "number");
+    qty = form_get(&f, "quantity");
+    prod = form_get(&f, "product");
+    due = form_get(&f, "due");
+    if ((body = json_object()) == NULL) {
+        pages_error(rep, 500, 0, "out of memory");
+        goto out;
+    }
+    if (num != NULL && num[0] != '\0' && strcmp(num, number) != 0)
+        json_object_set_new(body, "number", json_string(num));
+    if (qty != NULL && qty[0] != '\0') {
+        errno = 0;
+        q = strtoll(qty, &end, 10);
+        if (errno != 0 || *end != '\0') {
+            order_one(env, db, number, now, 400, "quantity: not a whole number", rep);
+            goto out;
+        }
+        if (q < 1 && json_is_true(json_object_get(o, "unplanned"))) {
+            order_one(env, db, number, now, 400,
+                      "quantity: at least 1 to complete an unplanned order", rep);
+            goto out;
+        }
+        json_object_set_new(body, "quantity", json_integer(q));
+    } else if (json_is_true(json_object_get(o, "unplanned"))) {
+        order_one(env, db, number, now, 400,
+                  "quantity: needed to complete an unplanned order", rep);
+        goto out;
+    }
+    if (prod != NULL && prod[0] != '\0')
+        json_object_set_new(body, "product", json_string(prod));
+    if (due != NULL && due[0] != '\0') {
+        if (layout_parse_local(due, &ms) == 0)
+            json_object_set_new(body, "due", json_integer(ms));
+        else
+            json_object_set_new(body, "due", json_string(due)); /* the API says why */
+    }
+    snprintf(path, sizeof(path), "/api/v1/orders/%" PRId64, pj_int(o, "id", 0));
+    why[0] = '\0';
+    st = page_api_write(env, db, now, "PUT", path, body, why, sizeof(why));
+    if (st >= 400) {
+        order_one(env, db, number, now, st, why, rep);
+        goto out;
+    }
+    buf_free(&rep->body);
+    buf_init(&rep->body);
+    rep->status = 303;
+    rep->type = CT_TEXT;
+    rep->no_store = 1;
+    {
+        struct buf loc;
+
+        buf_init(&loc);
+        buf_puts(&loc, ORDERS_PREFIX);
+        page_url(&loc, json_object_get(body, "number") ? num : number);
+        if (loc.err == 0 && loc.len < REPLY_HEADER_VALUE)
+            reply_header(rep, "Location", loc.p);
+        else
+            reply_header(rep, "Location", "/orders");
+        buf_free(&loc);
+    }
+    buf_puts(&rep->body, "see the order\n");
+out:
+    json_decref(body);
+    json_decref(orders);
+    form_free(&f);
+}
+
 void page_orders(const struct pages_env *env, struct db *db, int64_t now_ms,
                  struct reply *rep)
 {
     const char *path = env->path != NULL ? env->path : "/orders";
+    int post = env->method != NULL && strcmp(env->method, "POST") == 0;
 
     if (strncmp(path, ORDERS_PREFIX, strlen(ORDERS_PREFIX)) == 0 &&
-        path[strlen(ORDERS_PREFIX)] != '\0')
-        order_one(env, db, path + strlen(ORDERS_PREFIX), now_ms, rep);
-    else
+        path[strlen(ORDERS_PREFIX)] != '\0') {
+        if (post)
+            order_post(env, db, path + strlen(ORDERS_PREFIX), now_ms, rep);
+        else
+            order_one(env, db, path + strlen(ORDERS_PREFIX), now_ms, 200, NULL, rep);
+    } else if (post) {
+        pages_error(rep, 405, 0, "method not allowed");
+    } else {
         order_list(env, db, now_ms, rep);
+    }
 }

@@ -40,10 +40,14 @@ void route_parse(const char *method, const char *path, struct route *r)
         r->kind = ROUTE_SHIFT_REPORT;
     else if (strcmp(path, "/reports/trends") == 0)
         r->kind = ROUTE_TRENDS;
-    else if (strcmp(path, "/orders") == 0 ||
-             (strncmp(path, "/orders/", 8) == 0 && path[8] != '\0'))
+    else if (strcmp(path, "/orders") == 0)
         r->kind = ROUTE_ORDERS;
-    else if (strcmp(path, "/admin/master") == 0) {
+    else if (strncmp(path, "/orders/", 8) == 0 && path[8] != '\0') {
+        r->kind = ROUTE_ORDERS;
+        if (strcmp(method, "POST") == 0)
+            return; /* completing an order; the gate checked role and CSRF */
+    } else if (strcmp(path, "/admin/master") == 0 ||
+               strcmp(path, "/admin/calendar") == 0) {
         r->kind = ROUTE_ADMIN_MASTER;
         if (strcmp(method, "POST") == 0)
             return; /* a master data form; the page checks the admin role */

@@ -24,10 +24,10 @@ enum route_kind {
     ROUTE_API,            /* the rest of /api/v1/, any method: api.c */
     ROUTE_MACHINE_PAGE,   /* GET /machines/<id> (page_machine.c) */
     ROUTE_DOWNTIME,       /* GET, POST /downtime (page_downtime.c) */
-    ROUTE_ORDERS,         /* GET /orders, /orders/<number> (page_orders.c) */
+    ROUTE_ORDERS,         /* GET /orders, GET, POST /orders/<number> (page_orders.c) */
     ROUTE_SHIFT_REPORT,   /* GET /reports/shift (page_shift.c) */
     ROUTE_TRENDS,         /* GET /reports/trends (page_trends.c) */
-    ROUTE_ADMIN_MASTER,   /* GET, POST /admin/master (page_admin.c) */
+    ROUTE_ADMIN_MASTER,   /* GET, POST /admin/master, /admin/calendar (page_admin.c) */
 };
 
 struct route {

@@ -489,6 +489,74 @@ static void test_stop_reason(void **state)
     json_decref(j);
 }
 
+/* A scan of an order the server does not know makes it unplanned; a
+ * quantity completes it (0 does not).  Scans come back by period. */
+static void test_scans_unplanned(void **state)
+{
+    struct lb_event ev[2];
+    int64_t t = tz_days_from_civil(2025, 11, 3) * 86400000LL + 9 * HOUR;
+    json_t *j = NULL;
+    char p[64];
+    int64_t id;
+
+    (void)state;
+    memset(ev, 0, sizeof(ev));
+    ev[0].t = t;
+    snprintf(ev[0].dev, sizeof(ev[0].dev), "m1");
+    ev[0].type = LB_EV_SCAN;
+    ev[0].u.scan.kind = LB_SCAN_ORDER_START;
+    snprintf(ev[0].u.scan.code, sizeof(ev[0].u.scan.code), "WO-S1");
+    snprintf(ev[0].u.scan.value, sizeof(ev[0].u.scan.value), "WO-S1");
+    ev[1] = ev[0];
+    ev[1].t = t + 25 * HOUR; /* the next day */
+    ev[1].u.scan.kind = LB_SCAN_UNKNOWN;
+    store(ev, 2);
+
+    assert_int_equal(call("GET",
+                          "/api/v1/machines/m1/scans?from=2025-11-03T00:00:00Z"
+                          "&to=2025-11-04T00:00:00Z",
+                          NULL, &j),
+                     200);
+    assert_int_equal(json_array_size(j), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "kind")),
+                        "order_start");
+    json_decref(j);
+    assert_int_equal(call("GET", "/api/v1/machines/m1/scans", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 2);
+    json_decref(j);
+    expect_error("GET", "/api/v1/machines/m1/scans?from=2025-11-03T00:00:00Z", NULL, 400,
+                 "to:");
+    expect_error("GET", "/api/v1/machines/m1/scans?from=x&to=2025-11-04T00:00:00Z", NULL,
+                 400, "from:");
+
+    assert_int_equal(call("GET", "/api/v1/orders", NULL, &j), 200);
+    assert_int_equal(json_array_size(j), 1);
+    assert_true(json_is_true(json_object_get(json_array_get(j, 0), "unplanned")));
+    id = json_integer_value(json_object_get(json_array_get(j, 0), "id"));
+    json_decref(j);
+    snprintf(p, sizeof(p), "/api/v1/orders/%lld", (long long)id);
+    assert_int_equal(
+        call("PUT", p, "{\"quantity\":0,\"due\":\"2025-11-10T06:00:00Z\"}", &j), 200);
+    assert_true(json_is_true(json_object_get(j, "unplanned")));
+    json_decref(j);
+    assert_int_equal(call("PUT", p, "{\"quantity\":40}", &j), 200);
+    assert_true(json_is_false(json_object_get(j, "unplanned")));
+    assert_int_equal(json_integer_value(json_object_get(j, "quantity")), 40);
+    json_decref(j);
+    /* A later scan of the same number restarts it, still planned. */
+    memset(ev, 0, sizeof(ev));
+    ev[0].t = t + 26 * HOUR;
+    snprintf(ev[0].dev, sizeof(ev[0].dev), "m1");
+    ev[0].type = LB_EV_SCAN;
+    ev[0].u.scan.kind = LB_SCAN_ORDER_START;
+    snprintf(ev[0].u.scan.code, sizeof(ev[0].u.scan.code), "WO-S1");
+    snprintf(ev[0].u.scan.value, sizeof(ev[0].u.scan.value), "WO-S1");
+    store(ev, 1);
+    assert_int_equal(call("GET", p, NULL, &j), 200);
+    assert_true(json_is_false(json_object_get(j, "unplanned")));
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_calendar_and_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(test_orders_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_reason, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scans_unplanned, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
