@@ -337,13 +337,15 @@ static void tile(struct buf *b, const struct fig *f, int64_t now_ms)
                    : !f->k.has_p && (f->k.flags & KPI_F_NO_ICT) ? "no cycle time"
                                                                 : "n/a");
     } else {
-        double v = round6(f->k.oee);
+        double v = round6(f->k.oee),
+               shown = (double)(int64_t)(v * 100.0 + 0.5); /* v >= 0 */
 
+        /* The band from the number shown: "85 %" is never amber. */
         buf_printf(b, "</td><td class=\"num oee %s\" data-oee=\"%.6f\">%.0f&nbsp;%%",
-                   v >= 0.85  ? "oee-hi"
-                   : v >= 0.6 ? "oee-mid"
-                              : "oee-lo",
-                   v, v * 100.0);
+                   shown >= 85.0   ? "oee-hi"
+                   : shown >= 60.0 ? "oee-mid"
+                                   : "oee-lo",
+                   v, shown);
     }
     buf_puts(b, "</td></tr></table>");
     if (f->in_shift) {
