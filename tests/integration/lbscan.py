@@ -73,8 +73,13 @@ def wait_log(env, agent_id, text, count=1, timeout=20):
 
 
 def scans(env, dev):
-    """The server's scans of dev, oldest first."""
-    return list(reversed(env.api("/api/v1/machines/%s/scans?limit=1000" % dev)))
+    """The server's scans of dev in the order they were scanned.  Not the
+    API's time order: on a board without a synchronised clock (this VM's
+    adjtimex says so) times are receive time minus age, an estimate that
+    can swap scans a few ms apart in different batches; the agent's seq
+    is the order of scanning."""
+    got = env.api("/api/v1/machines/%s/scans?limit=1000" % dev)
+    return sorted(got, key=lambda s: (s["agent"], s["seq"]))
 
 
 def wait_scans(env, dev, n, timeout=30):
