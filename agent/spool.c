@@ -6,7 +6,7 @@
  *
  *   meta(key, value)          next_seq, acked, osboot
  *   events(seq PK, dev, type, t, mono, synced, a..g, s1, s2)
- *   counters(dev, role, raw, wall)   last raw reading per counter
+ *   counters(dev, role, raw, wall, seq)   a counter's raw reading as of seq
  *
  * Field mapping of events: count a=good b=scrap c=span d=raw_mask
  * e=raw_good f=raw_scrap g=raw_total; state a=state s1=reason; scan a=kind
@@ -22,6 +22,17 @@
  * acknowledged events are deleted, and the meta rows written, only every
  * DELETE_EVERY_MS or when the spool is over its bound -- next_seq is then
  * recovered at open as one past the highest seq in the file.
+ *
+ * Counter baselines (the last raw reading, which makes a restart count
+ * exactly) live in two places: a count event carries the raw values read
+ * with it, and a counters row holds a reading as of its seq.  A commit
+ * writes a row only for a reading no event of that commit carries (a reset
+ * or jump without parts, a fold that dropped it); the other rows are
+ * brought up to date when events are deleted or merged, which is when an
+ * event could take the only copy with it.  The baseline at open is the
+ * newer, by seq, of the row and the latest count event carrying that
+ * counter.  Writing every changed row at every commit was about half of
+ * the pages a commit wrote.
  *
  * When full (data pages, not the file, above max_bytes) a commit first
  * merges pairs of count events of one machine that were never handed to
@@ -43,20 +54,24 @@
 
 #include "linebeat/error.h"
 #include "linebeat/log.h"
+#include "linebeat/profile.h"
 #include "spool.h"
 
-#define SCHEMA_VERSION  1
+#define SCHEMA_VERSION  2 /* 2: counters.seq; a version 1 file is upgraded */
 #define LB_STR2(x)      #x
 #define LB_STR(x)       LB_STR2(x)
 #define SPOOL_PAGE_SIZE 512        /* new spools only; see the file comment */
 #define DELETE_EVERY_MS 300000     /* deferred deletion of acknowledged events */
 #define APP_ID          0x6c626561 /* "lbea": tells our file from any other SQLite file */
 
+/* The latest reading of each counter seen since open. */
 struct pending_raw {
     char dev[LB_ID_MAX + 1];
     int role;
     uint64_t raw;
     int64_t wall;
+    int dirty; /* changed since the last commit */
+    int stale; /* its counters row is older: the reading is in an event only */
 };
 
 struct spool {
@@ -81,13 +96,18 @@ struct spool {
     size_t npend, cappend;
     struct pending_raw *raws;
     size_t nraws, capraws;
-    sqlite3_stmt *ins, *fetch, *setraw, *getraw, *del, *setmeta;
+    sqlite3_stmt *ins, *fetch, *setraw, *getraw, *lastraw, *del, *setmeta;
 };
 
 static int exec(struct spool *s, const char *sql);
 static int db_fail(struct spool *s, const char *what);
 static int open_db(struct spool *s);
 static int check_schema(struct spool *s);
+static int upgrade_v1(struct spool *s);
+static int write_raws(struct spool *s, uint64_t seq, int all);
+static int carried(const struct spool *s, const struct pending_raw *r);
+static int any_dirty(const struct spool *s);
+static int role_bit(int role, int *col);
 static int create_schema(struct spool *s);
 static int prepare_all(struct spool *s);
 static void finalize_all(struct spool *s);
@@ -192,8 +212,26 @@ static int check_schema(struct spool *s)
     sqlite3_finalize(st);
     if (tables == 0 && appid == 0 && version == 0)
         return 1;
+    if (appid == APP_ID && version == 1)
+        return upgrade_v1(s);
     if (appid != APP_ID || version != SCHEMA_VERSION)
         return LB_E_CORRUPT;
+    return 0;
+}
+
+/* Version 1 rows were written with their events, so seq 0 (older than any
+ * event) is right for them: an event carrying the same reading wins. */
+static int upgrade_v1(struct spool *s)
+{
+    if (exec(s, "BEGIN IMMEDIATE") != 0)
+        return LB_E_DB;
+    if (exec(s, "ALTER TABLE counters ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+                "PRAGMA user_version=2") != 0 ||
+        exec(s, "COMMIT") != 0) {
+        exec(s, "ROLLBACK");
+        return LB_E_DB;
+    }
+    log_info("spool: upgraded %s to version 2", s->path);
     return 0;
 }
 
@@ -212,7 +250,8 @@ static int create_schema(struct spool *s)
              " synced INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER, d INTEGER,"
              " e INTEGER, f INTEGER, g INTEGER, s1 TEXT, s2 TEXT);"
              "CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,"
-             " raw INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(dev, role));") ||
+             " raw INTEGER NOT NULL, wall INTEGER NOT NULL, seq INTEGER NOT NULL,"
+             " PRIMARY KEY(dev, role));") ||
         exec(s, sql) || exec(s, "COMMIT")) {
         exec(s, "ROLLBACK");
         return LB_E_DB;
@@ -233,10 +272,14 @@ static int prepare_all(struct spool *s)
          "SELECT seq,dev,type,t,mono,synced,a,b,c,d,e,f,g,s1,s2 FROM events"
          " WHERE seq > ? ORDER BY seq LIMIT ?"},
         {offsetof(struct spool, setraw),
-         "INSERT INTO counters(dev,role,raw,wall) VALUES(?,?,?,?)"
-         " ON CONFLICT(dev,role) DO UPDATE SET raw=excluded.raw, wall=excluded.wall"},
+         "INSERT INTO counters(dev,role,raw,wall,seq) VALUES(?,?,?,?,?)"
+         " ON CONFLICT(dev,role) DO UPDATE SET raw=excluded.raw, wall=excluded.wall,"
+         " seq=excluded.seq"},
         {offsetof(struct spool, getraw),
-         "SELECT raw, wall FROM counters WHERE dev=? AND role=?"},
+         "SELECT raw, wall, seq FROM counters WHERE dev=? AND role=?"},
+        {offsetof(struct spool, lastraw),
+         "SELECT seq, e, f, g, t FROM events WHERE dev=? AND type=? AND (d & ?) != 0"
+         " ORDER BY seq DESC LIMIT 1"},
         {offsetof(struct spool, del), "DELETE FROM events WHERE seq <= ?"},
         {offsetof(struct spool, setmeta),
          "INSERT INTO meta(key,value) VALUES(?,?)"
@@ -255,8 +298,8 @@ static int prepare_all(struct spool *s)
 
 static void finalize_all(struct spool *s)
 {
-    sqlite3_stmt **all[] = {&s->ins,    &s->fetch, &s->setraw,
-                            &s->getraw, &s->del,   &s->setmeta};
+    sqlite3_stmt **all[] = {&s->ins,     &s->fetch, &s->setraw, &s->getraw,
+                            &s->lastraw, &s->del,   &s->setmeta};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -332,6 +375,10 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, char *no
     if (rc != 0)
         goto fail;
     fresh = check_schema(s);
+    if (fresh < 0 && fresh != LB_E_CORRUPT) {
+        rc = fresh; /* an upgrade that could not be written */
+        goto fail;
+    }
     if (fresh == LB_E_CORRUPT) {
         rc = move_aside(s, note, notelen, "damaged or of an unknown schema");
         if (rc != 0 || (rc = open_db(s)) != 0)
@@ -471,15 +518,24 @@ int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int sync
     return 0;
 }
 
+static struct pending_raw *find_raw(struct spool *s, const char *dev, int role)
+{
+    for (size_t i = 0; i < s->nraws; i++)
+        if (s->raws[i].role == role && strcmp(s->raws[i].dev, dev) == 0)
+            return &s->raws[i];
+    return NULL;
+}
+
 int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
                   int64_t wall_ms)
 {
-    for (size_t i = 0; i < s->nraws; i++) {
-        if (s->raws[i].role == role && strcmp(s->raws[i].dev, dev) == 0) {
-            s->raws[i].raw = raw;
-            s->raws[i].wall = wall_ms;
-            return 0;
-        }
+    struct pending_raw *r = find_raw(s, dev, role);
+
+    if (r != NULL) {
+        r->raw = raw;
+        r->wall = wall_ms;
+        r->dirty = 1;
+        return 0;
     }
     if (s->nraws == s->capraws) {
         size_t ncap = s->capraws ? s->capraws * 2 : 16;
@@ -490,12 +546,32 @@ int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
         s->raws = p;
         s->capraws = ncap;
     }
-    snprintf(s->raws[s->nraws].dev, sizeof(s->raws[0].dev), "%s", dev);
-    s->raws[s->nraws].role = role;
-    s->raws[s->nraws].raw = raw;
-    s->raws[s->nraws].wall = wall_ms;
-    s->nraws++;
+    r = &s->raws[s->nraws++];
+    memset(r, 0, sizeof(*r));
+    snprintf(r->dev, sizeof(r->dev), "%s", dev);
+    r->role = role;
+    r->raw = raw;
+    r->wall = wall_ms;
+    r->dirty = 1;
     return 0;
+}
+
+/* The raw_mask bit and the events column (e, f, g) of a counter role. */
+static int role_bit(int role, int *col)
+{
+    switch (role) {
+    case LB_ROLE_GOOD:
+        *col = 1;
+        return LB_RAW_GOOD;
+    case LB_ROLE_SCRAP:
+        *col = 2;
+        return LB_RAW_SCRAP;
+    case LB_ROLE_TOTAL:
+        *col = 3;
+        return LB_RAW_TOTAL;
+    default:
+        return 0;
+    }
 }
 
 int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
@@ -503,17 +579,47 @@ int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
 {
     int rc;
 
+    int64_t row_seq = -1;
+    int col = 0, bit = role_bit(role, &col);
+    struct pending_raw *r;
+
     sqlite3_bind_text(s->getraw, 1, dev, -1, SQLITE_STATIC);
     sqlite3_bind_int(s->getraw, 2, role);
     rc = sqlite3_step(s->getraw);
     if (rc == SQLITE_ROW) {
         *raw = (uint64_t)sqlite3_column_int64(s->getraw, 0);
         *wall_ms = sqlite3_column_int64(s->getraw, 1);
+        row_seq = sqlite3_column_int64(s->getraw, 2);
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : db_fail(s, "get raw");
     }
     sqlite3_reset(s->getraw);
+    if (rc != 0 && rc != -ENOENT)
+        return rc;
+    if (bit == 0)
+        return rc;
+    /* A count event newer than the row carries a newer reading. */
+    sqlite3_bind_text(s->lastraw, 1, dev, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s->lastraw, 2, LB_EV_COUNT);
+    sqlite3_bind_int(s->lastraw, 3, bit);
+    if (sqlite3_step(s->lastraw) == SQLITE_ROW &&
+        sqlite3_column_int64(s->lastraw, 0) > row_seq) {
+        *raw = (uint64_t)sqlite3_column_int64(s->lastraw, col);
+        *wall_ms = sqlite3_column_int64(s->lastraw, 4);
+        sqlite3_reset(s->lastraw);
+        /* Only an event holds it: the row is brought up to date before
+         * that event can be deleted (unless a newer reading is pending). */
+        if (find_raw(s, dev, role) == NULL) {
+            if ((rc = spool_set_raw(s, dev, role, *raw, *wall_ms)) != 0)
+                return rc;
+            r = find_raw(s, dev, role);
+            r->dirty = 0;
+            r->stale = 1;
+        }
+        return 0;
+    }
+    sqlite3_reset(s->lastraw);
     return rc;
 }
 
@@ -765,6 +871,59 @@ out:
     free(gone);
 }
 
+static int any_dirty(const struct spool *s)
+{
+    for (size_t i = 0; i < s->nraws; i++)
+        if (s->raws[i].dirty)
+            return 1;
+    return 0;
+}
+
+/* Whether a count event of this commit (after folding) carries the
+ * reading, so that its counters row need not be written now. */
+static int carried(const struct spool *s, const struct pending_raw *r)
+{
+    int col, bit = role_bit(r->role, &col);
+
+    for (size_t i = s->npend; bit != 0 && i-- > 0;) {
+        const struct lb_event *e = &s->pend[i].ev;
+        uint64_t v;
+
+        if (e->type != LB_EV_COUNT || strcmp(e->dev, r->dev) != 0)
+            continue;
+        if (!(e->u.count.raw_mask & (unsigned)bit))
+            return 0; /* the latest event of the machine lacks it */
+        v = col == 1 ? e->u.count.raw_good
+                     : col == 2 ? e->u.count.raw_scrap : e->u.count.raw_total;
+        return v == r->raw;
+    }
+    return 0;
+}
+
+/* Inside the commit's transaction: the counters rows of the readings no
+ * event of this commit carries (all: also those only older events hold),
+ * as of seq.  The flags change after the commit succeeds. */
+static int write_raws(struct spool *s, uint64_t seq, int all)
+{
+    for (size_t i = 0; i < s->nraws; i++) {
+        const struct pending_raw *r = &s->raws[i];
+        int rc;
+
+        if (!(r->dirty && !carried(s, r)) && !(all && (r->stale || r->dirty)))
+            continue;
+        sqlite3_bind_text(s->setraw, 1, r->dev, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s->setraw, 2, r->role);
+        sqlite3_bind_int64(s->setraw, 3, (int64_t)r->raw);
+        sqlite3_bind_int64(s->setraw, 4, r->wall);
+        sqlite3_bind_int64(s->setraw, 5, (int64_t)seq);
+        rc = sqlite3_step(s->setraw);
+        sqlite3_reset(s->setraw);
+        if (rc != SQLITE_DONE)
+            return db_fail(s, "set raw");
+    }
+    return 0;
+}
+
 /* Inside the commit's transaction: deletes the acknowledged events and
  * records the marks that let the next open resume. */
 static int delete_acked(struct spool *s)
@@ -787,7 +946,7 @@ int spool_commit(struct spool *s)
 
     del = s->acked > s->acked_durable &&
           (s->full || s->force_delete || now - s->last_delete >= DELETE_EVERY_MS);
-    if (s->npend == 0 && s->nraws == 0 && !del && !s->meta_dirty)
+    if (s->npend == 0 && !any_dirty(s) && !del && !s->meta_dirty)
         return 0;
     if (s->needs_base)
         return LB_E_FULL; /* the agent holds events until it knows the base */
@@ -806,18 +965,8 @@ int spool_commit(struct spool *s)
             goto rollback;
         }
     }
-    for (size_t i = 0; i < s->nraws; i++) {
-        sqlite3_bind_text(s->setraw, 1, s->raws[i].dev, -1, SQLITE_STATIC);
-        sqlite3_bind_int(s->setraw, 2, s->raws[i].role);
-        sqlite3_bind_int64(s->setraw, 3, (int64_t)s->raws[i].raw);
-        sqlite3_bind_int64(s->setraw, 4, s->raws[i].wall);
-        rc = sqlite3_step(s->setraw);
-        sqlite3_reset(s->setraw);
-        if (rc != SQLITE_DONE) {
-            rc = db_fail(s, "set raw");
-            goto rollback;
-        }
-    }
+    if ((rc = write_raws(s, seq - 1, 0)) != 0)
+        goto rollback;
     /* Over the bound: acknowledged events go first, before anything is
      * merged or dropped. */
     if (!del && s->acked > s->acked_durable && data_bytes(s) > s->max_bytes)
@@ -836,6 +985,9 @@ int spool_commit(struct spool *s)
             (rc = meta_set(s, "next_seq", (int64_t)seq)) != 0)
             goto rollback;
     }
+    /* Deleting or merging events may take the only copy of a reading. */
+    if ((del || s->full) && (rc = write_raws(s, seq - 1, 1)) != 0)
+        goto rollback;
     if (exec(s, "COMMIT") != 0) {
         rc = LB_E_DB;
         goto rollback;
@@ -852,10 +1004,18 @@ int spool_commit(struct spool *s)
         s->acked_durable = s->acked;
         s->last_delete = now;
     }
+    for (size_t i = 0; i < s->nraws; i++) {
+        struct pending_raw *r = &s->raws[i];
+
+        if (del || s->full)
+            r->stale = 0;
+        else if (r->dirty)
+            r->stale = carried(s, r);
+        r->dirty = 0;
+    }
     s->meta_dirty = 0;
     s->urgent = 0;
     s->npend = 0;
-    s->nraws = 0;
     s->commits++;
     return 0;
 rollback:

@@ -38,7 +38,8 @@ CREATE TABLE events(seq INTEGER PRIMARY KEY, dev TEXT NOT NULL,
  synced INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER, d INTEGER,
  e INTEGER, f INTEGER, g INTEGER, s1 TEXT, s2 TEXT);
 CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,
- raw INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(dev, role));
+ raw INTEGER NOT NULL, wall INTEGER NOT NULL, seq INTEGER NOT NULL,
+ PRIMARY KEY(dev, role));
 """
 
 
@@ -53,9 +54,10 @@ def make_spool(state_dir, devs, hours):
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
     path = os.path.join(state_dir, "spool.db")
     db = sqlite3.connect(path)
+    db.execute("PRAGMA page_size=512")  # as agent/spool.c makes new spools
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA application_id=%d" % APP_ID)
-    db.execute("PRAGMA user_version=1")
+    db.execute("PRAGMA user_version=2")
     db.executescript(SCHEMA)
     seconds = int(hours * 3600)
     t0 = int(time.time() * 1000) - seconds * 1000
@@ -68,10 +70,12 @@ def make_spool(state_dir, devs, hours):
                 seq += 1
                 scrap = 1 if (s + i) % 25 == 0 else 0
                 good = 1 - scrap
-                # count: a=good b=scrap c=span d=raw_mask e=raw_good f=raw_scrap
+                # count: a=good b=scrap c=span d=raw_mask (0: no raw values,
+                # so the agent takes no baseline from these made-up events
+                # for the live simulators of the same names)
                 # mono -1: age from the wall clock (written before this start)
-                yield (seq, dev, 0, t0 + s * 1000 + i, -1, 1, good, scrap, 1000, 3,
-                       s + 1000, s // 25, None, None, None)
+                yield (seq, dev, 0, t0 + s * 1000 + i, -1, 1, good, scrap, 1000, 0,
+                       None, None, None, None, None)
     db.execute("BEGIN")
     db.executemany("INSERT INTO events VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows())
     last = seconds * n

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "linebeat/error.h"
+#include "linebeat/profile.h"
 #include "spool.h"
 
 static char dir[256];
@@ -223,6 +224,102 @@ static int count_damaged(void)
             n++;
     closedir(d);
     return n;
+}
+
+/* Rows of the counters table in the closed spool file. */
+static int counter_rows(void)
+{
+    char cmd[400], out[32] = "";
+    FILE *f;
+
+    snprintf(cmd, sizeof(cmd), "sqlite3 '%s/spool.db' 'SELECT count(*) FROM counters'",
+             dir);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(out, sizeof(out), f));
+    pclose(f);
+    return atoi(out);
+}
+
+/* A reading that a count event carries is not written to the counters
+ * table at commit; the next open takes it from the event.  Before events
+ * are deleted, the rows are brought up to date. */
+static void test_raw_in_events(void **state)
+{
+    struct spool *s = open_spool(1 << 20, NULL);
+    uint64_t raw;
+    int64_t wall;
+
+    (void)state;
+    spool_set_base(s, 1);
+    assert_int_equal(spool_set_raw(s, "m1", LB_ROLE_GOOD, 1000, 1000), 0);
+    add_count(s, "m1", 1000, 5, 0); /* carries raw_good 1000 */
+    assert_int_equal(spool_set_raw(s, "m2", LB_ROLE_GOOD, 7, 1000), 0);
+    assert_int_equal(spool_commit(s), 0); /* no event carries m2's: a row */
+    assert_int_equal(spool_set_raw(s, "m1", LB_ROLE_GOOD, 2000, 2000), 0);
+    add_count(s, "m1", 2000, 3, 0);
+    assert_int_equal(spool_commit(s), 0);
+    spool_close(s); /* as after kill -9: no checkpoint */
+    assert_int_equal(counter_rows(), 1);
+
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 2000);
+    assert_int_equal(wall, 2000);
+    assert_int_equal(spool_get_raw(s, "m2", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 7);
+    assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_SCRAP, &raw, &wall), -ENOENT);
+    /* Every event confirmed and deleted: the rows now hold the readings. */
+    assert_int_equal(spool_ack(s, 2), 1);
+    assert_int_equal(spool_checkpoint(s), 0);
+    spool_close(s);
+    assert_int_equal(counter_rows(), 2);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 2000);
+
+    /* A newer row (a reset without parts) wins over an older event. */
+    assert_int_equal(spool_set_raw(s, "m1", LB_ROLE_GOOD, 3000, 3000), 0);
+    add_count(s, "m1", 3000, 1, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_set_raw(s, "m1", LB_ROLE_GOOD, 0, 3500), 0);
+    assert_int_equal(spool_commit(s), 0);
+    spool_close(s);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 0);
+    spool_close(s);
+}
+
+/* A version 1 spool (counters without seq) is upgraded in place. */
+static void test_upgrade_v1(void **state)
+{
+    char cmd[1200];
+    struct spool *s;
+    uint64_t raw;
+    int64_t wall;
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s/spool.db' \"PRAGMA application_id=%d; PRAGMA user_version=1;"
+             " PRAGMA journal_mode=WAL;"
+             " CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+             " CREATE TABLE events(seq INTEGER PRIMARY KEY, dev TEXT NOT NULL,"
+             " type INTEGER NOT NULL, t INTEGER NOT NULL, mono INTEGER NOT NULL,"
+             " synced INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER, d INTEGER,"
+             " e INTEGER, f INTEGER, g INTEGER, s1 TEXT, s2 TEXT);"
+             " CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,"
+             " raw INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(dev, role));"
+             " INSERT INTO meta VALUES('next_seq', 5);"
+             " INSERT INTO counters VALUES('m1', %d, 77, 1000);\" >/dev/null",
+             dir, 0x6c626561, LB_ROLE_GOOD);
+    assert_int_equal(system(cmd), 0);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 77);
+    assert_int_equal(spool_last_seq(s), 4);
+    spool_close(s);
+    assert_int_equal(count_damaged(), 0);
 }
 
 static void write_file(const char *name, const void *data, size_t len)
@@ -459,6 +556,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fresh_needs_base, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_fetch_ack, setup, teardown),
         cmocka_unit_test_setup_teardown(test_raw_with_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_raw_in_events, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_garbage_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_moved_aside, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_schema_moved_aside, setup, teardown),
