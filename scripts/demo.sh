@@ -94,6 +94,50 @@ build/agent/linebeat-agent -c "$work/agent.ini" -f >"$work/agent.log" 2>&1 &
 pids+=($!)
 wait_port "$http_port" || { echo "server did not start; see $work/server.log"; exit 1; }
 
+# Plant data a real site would enter once: a line with three shifts on
+# every day, and two orders running, so the board shows order progress and
+# each shift's OEE from the first minute (the API, as an admin would).
+LB_URL="http://127.0.0.1:$http_port" LB_PW="$demo_pw" python3 - <<'PY' ||
+import json, os, time, urllib.request
+
+url, jar = os.environ["LB_URL"], {}
+
+
+def call(path, method="GET", body=None):
+    h = {"Content-Type": "application/json"}
+    if "cookie" in jar:
+        h["Cookie"], h["X-CSRF-Token"] = jar["cookie"], jar["csrf"]
+    req = urllib.request.Request(url + path, method=method, headers=h,
+                                 data=json.dumps(body).encode() if body else None)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        if path == "/api/v1/login":
+            jar["cookie"] = r.headers["Set-Cookie"].split(";", 1)[0]
+        return json.loads(r.read() or b"null")
+
+
+jar["csrf"] = call("/api/v1/login", "POST", {"user": "admin",
+                                             "password": os.environ["LB_PW"]})["csrf"]
+want = {"press-1", "mould-2", "packer-3"}
+for _ in range(60):  # the agent's first commit lists the machines
+    if want <= {m["id"] for m in call("/api/v1/machines")}:
+        break
+    time.sleep(0.5)
+line = call("/api/v1/lines", "POST", {"name": "Hall 1"})["id"]
+for m in sorted(want):
+    call("/api/v1/machines/" + m, "PUT", {"line_id": line})
+for wd in range(1, 8):
+    for name, a, b in (("Early", "06:00", "14:00"), ("Late", "14:00", "22:00"),
+                       ("Night", "22:00", "06:00")):
+        call("/api/v1/shifts", "POST", {"line_id": line, "name": name, "weekday": wd,
+                                        "start": a, "end": b,
+                                        "valid_from": time.strftime("%Y-%m-%d",
+                                                                    time.gmtime(time.time() - 86400))})
+for number, qty, m in (("WO-1001", 500, "press-1"), ("WO-1002", 200, "mould-2")):
+    o = call("/api/v1/orders", "POST", {"number": number, "quantity": qty})
+    call("/api/v1/orders/%d/start" % o["id"], "POST", {"machine": m})
+PY
+    echo "demo: could not enter the plant data (see $work/server.log); the board still fills"
+
 cat <<MSG
 
   linebeat demo is running.
