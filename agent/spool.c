@@ -96,7 +96,7 @@ struct spool {
     size_t npend, cappend;
     struct pending_raw *raws;
     size_t nraws, capraws;
-    sqlite3_stmt *ins, *fetch, *setraw, *getraw, *lastraw, *del, *setmeta;
+    sqlite3_stmt *ins, *fetch, *setraw, *getraw, *del, *setmeta;
 };
 
 static int exec(struct spool *s, const char *sql);
@@ -108,6 +108,7 @@ static int write_raws(struct spool *s, uint64_t seq, int all);
 static int carried(const struct spool *s, const struct pending_raw *r);
 static int any_dirty(const struct spool *s);
 static int role_bit(int role, int *col);
+static int load_event_raws(struct spool *s);
 static int create_schema(struct spool *s);
 static int prepare_all(struct spool *s);
 static void finalize_all(struct spool *s);
@@ -219,13 +220,15 @@ static int check_schema(struct spool *s)
     return 0;
 }
 
-/* Version 1 rows were written with their events, so seq 0 (older than any
- * event) is right for them: an event carrying the same reading wins. */
+/* Version 1 wrote every changed row at every commit, so its rows are the
+ * newest copy of each reading (a jump or reset without parts is in the
+ * row only): they take the highest seq in the file. */
 static int upgrade_v1(struct spool *s)
 {
     if (exec(s, "BEGIN IMMEDIATE") != 0)
         return LB_E_DB;
     if (exec(s, "ALTER TABLE counters ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+                "UPDATE counters SET seq = (SELECT coalesce(max(seq), 0) FROM events);"
                 "PRAGMA user_version=2") != 0 ||
         exec(s, "COMMIT") != 0) {
         exec(s, "ROLLBACK");
@@ -243,15 +246,14 @@ static int create_schema(struct spool *s)
              SCHEMA_VERSION);
     if (exec(s, "BEGIN IMMEDIATE") != 0)
         return LB_E_DB;
-    if (exec(s,
-             "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
-             "CREATE TABLE events(seq INTEGER PRIMARY KEY, dev TEXT NOT NULL,"
-             " type INTEGER NOT NULL, t INTEGER NOT NULL, mono INTEGER NOT NULL,"
-             " synced INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER, d INTEGER,"
-             " e INTEGER, f INTEGER, g INTEGER, s1 TEXT, s2 TEXT);"
-             "CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,"
-             " raw INTEGER NOT NULL, wall INTEGER NOT NULL, seq INTEGER NOT NULL,"
-             " PRIMARY KEY(dev, role));") ||
+    if (exec(s, "CREATE TABLE meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+                "CREATE TABLE events(seq INTEGER PRIMARY KEY, dev TEXT NOT NULL,"
+                " type INTEGER NOT NULL, t INTEGER NOT NULL, mono INTEGER NOT NULL,"
+                " synced INTEGER NOT NULL, a INTEGER, b INTEGER, c INTEGER, d INTEGER,"
+                " e INTEGER, f INTEGER, g INTEGER, s1 TEXT, s2 TEXT);"
+                "CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,"
+                " raw INTEGER NOT NULL, wall INTEGER NOT NULL, seq INTEGER NOT NULL,"
+                " PRIMARY KEY(dev, role));") ||
         exec(s, sql) || exec(s, "COMMIT")) {
         exec(s, "ROLLBACK");
         return LB_E_DB;
@@ -277,9 +279,6 @@ static int prepare_all(struct spool *s)
          " seq=excluded.seq"},
         {offsetof(struct spool, getraw),
          "SELECT raw, wall, seq FROM counters WHERE dev=? AND role=?"},
-        {offsetof(struct spool, lastraw),
-         "SELECT seq, e, f, g, t FROM events WHERE dev=? AND type=? AND (d & ?) != 0"
-         " ORDER BY seq DESC LIMIT 1"},
         {offsetof(struct spool, del), "DELETE FROM events WHERE seq <= ?"},
         {offsetof(struct spool, setmeta),
          "INSERT INTO meta(key,value) VALUES(?,?)"
@@ -298,8 +297,8 @@ static int prepare_all(struct spool *s)
 
 static void finalize_all(struct spool *s)
 {
-    sqlite3_stmt **all[] = {&s->ins,     &s->fetch, &s->setraw, &s->getraw,
-                            &s->lastraw, &s->del,   &s->setmeta};
+    sqlite3_stmt **all[] = {&s->ins,    &s->fetch, &s->setraw,
+                            &s->getraw, &s->del,   &s->setmeta};
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -431,6 +430,8 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, char *no
     }
     /* Anything committed before this start may have been published. */
     s->sent_guard = s->last_seq;
+    if ((rc = load_event_raws(s)) != 0)
+        goto fail;
 
     /* CLOCK_MONOTONIC restarts with the machine: older events' mono values
      * mean nothing now, so mark them before anyone computes an age. */
@@ -577,49 +578,72 @@ static int role_bit(int role, int *col)
 int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
                   int64_t *wall_ms)
 {
+    const struct pending_raw *r = find_raw(s, dev, role);
     int rc;
 
-    int64_t row_seq = -1;
-    int col = 0, bit = role_bit(role, &col);
-    struct pending_raw *r;
-
+    if (r != NULL) { /* newer than the row: pending, or only in an event */
+        *raw = r->raw;
+        *wall_ms = r->wall;
+        return 0;
+    }
     sqlite3_bind_text(s->getraw, 1, dev, -1, SQLITE_STATIC);
     sqlite3_bind_int(s->getraw, 2, role);
     rc = sqlite3_step(s->getraw);
     if (rc == SQLITE_ROW) {
         *raw = (uint64_t)sqlite3_column_int64(s->getraw, 0);
         *wall_ms = sqlite3_column_int64(s->getraw, 1);
-        row_seq = sqlite3_column_int64(s->getraw, 2);
         rc = 0;
     } else {
         rc = rc == SQLITE_DONE ? -ENOENT : db_fail(s, "get raw");
     }
     sqlite3_reset(s->getraw);
-    if (rc != 0 && rc != -ENOENT)
-        return rc;
-    if (bit == 0)
-        return rc;
-    /* A count event newer than the row carries a newer reading. */
-    sqlite3_bind_text(s->lastraw, 1, dev, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s->lastraw, 2, LB_EV_COUNT);
-    sqlite3_bind_int(s->lastraw, 3, bit);
-    if (sqlite3_step(s->lastraw) == SQLITE_ROW &&
-        sqlite3_column_int64(s->lastraw, 0) > row_seq) {
-        *raw = (uint64_t)sqlite3_column_int64(s->lastraw, col);
-        *wall_ms = sqlite3_column_int64(s->lastraw, 4);
-        sqlite3_reset(s->lastraw);
-        /* Only an event holds it: the row is brought up to date before
-         * that event can be deleted (unless a newer reading is pending). */
-        if (find_raw(s, dev, role) == NULL) {
-            if ((rc = spool_set_raw(s, dev, role, *raw, *wall_ms)) != 0)
-                return rc;
-            r = find_raw(s, dev, role);
-            r->dirty = 0;
-            r->stale = 1;
+    return rc;
+}
+
+/*
+ * At open: every counter whose newest reading is in a count event, newer
+ * than its row, is held in memory as stale, so that the next deletion or
+ * merge writes its row first -- whether or not the machine is still in
+ * the configuration -- and spool_get_raw answers from memory.  One pass
+ * over the events per counter role.
+ */
+static int load_event_raws(struct spool *s)
+{
+    static const int roles[] = {LB_ROLE_GOOD, LB_ROLE_SCRAP, LB_ROLE_TOTAL};
+    sqlite3_stmt *st;
+    int rc = 0;
+
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT e.dev, e.e, e.f, e.g, e.t FROM events e"
+                           " JOIN (SELECT dev, max(seq) AS m FROM events"
+                           "       WHERE type = ?1 AND (d & ?2) != 0 GROUP BY dev) x"
+                           " ON e.seq = x.m"
+                           " LEFT JOIN counters c ON c.dev = e.dev AND c.role = ?3"
+                           " WHERE c.seq IS NULL OR c.seq < e.seq",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(s, "event raws");
+    for (size_t i = 0; rc == 0 && i < sizeof(roles) / sizeof(roles[0]); i++) {
+        int col = 0, bit = role_bit(roles[i], &col);
+
+        sqlite3_bind_int(st, 1, LB_EV_COUNT);
+        sqlite3_bind_int(st, 2, bit);
+        sqlite3_bind_int(st, 3, roles[i]);
+        while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
+            const char *dev = (const char *)sqlite3_column_text(st, 0);
+
+            rc = spool_set_raw(s, dev ? dev : "", roles[i],
+                               (uint64_t)sqlite3_column_int64(st, col),
+                               sqlite3_column_int64(st, 4));
+            if (rc == 0) {
+                struct pending_raw *r = find_raw(s, dev ? dev : "", roles[i]);
+
+                r->dirty = 0;
+                r->stale = 1;
+            }
         }
-        return 0;
+        sqlite3_reset(st);
     }
-    sqlite3_reset(s->lastraw);
+    sqlite3_finalize(st);
     return rc;
 }
 
@@ -883,7 +907,7 @@ static int any_dirty(const struct spool *s)
  * reading, so that its counters row need not be written now. */
 static int carried(const struct spool *s, const struct pending_raw *r)
 {
-    int col, bit = role_bit(r->role, &col);
+    int col = 0, bit = role_bit(r->role, &col);
 
     for (size_t i = s->npend; bit != 0 && i-- > 0;) {
         const struct lb_event *e = &s->pend[i].ev;
@@ -893,8 +917,9 @@ static int carried(const struct spool *s, const struct pending_raw *r)
             continue;
         if (!(e->u.count.raw_mask & (unsigned)bit))
             return 0; /* the latest event of the machine lacks it */
-        v = col == 1 ? e->u.count.raw_good
-                     : col == 2 ? e->u.count.raw_scrap : e->u.count.raw_total;
+        v = col == 1   ? e->u.count.raw_good
+            : col == 2 ? e->u.count.raw_scrap
+                       : e->u.count.raw_total;
         return v == r->raw;
     }
     return 0;

@@ -192,8 +192,10 @@ static void test_raw_with_commit(void **state)
     (void)state;
     spool_set_base(s, 1);
     assert_int_equal(spool_set_raw(s, "m1", 0, 42, 1000), 0);
-    /* Not durable before the commit: a crash here re-reads from before. */
-    assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), -ENOENT);
+    /* A reload in this run sees the pending reading (its events are
+     * pending too); a crash before the commit loses both, below. */
+    assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), 0);
+    assert_int_equal(raw, 42);
     add_count(s, "m1", 1000, 5, 0);
     assert_int_equal(spool_commit(s), 0);
     assert_int_equal(spool_get_raw(s, "m1", 0, &raw, &wall), 0);
@@ -278,6 +280,21 @@ static void test_raw_in_events(void **state)
     assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
     assert_int_equal(raw, 2000);
 
+    /* A reading only an event holds survives that event's deletion even
+     * when nobody asks for the counter in between (a machine taken out of
+     * the configuration for a while). */
+    assert_int_equal(spool_set_raw(s, "m3", LB_ROLE_GOOD, 5000, 2500), 0);
+    add_count(s, "m3", 5000, 2, 0); /* carries raw_good 5000: no row */
+    assert_int_equal(spool_commit(s), 0);
+    spool_close(s);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_ack(s, spool_last_seq(s)), 1);
+    assert_int_equal(spool_checkpoint(s), 0);
+    spool_close(s);
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_get_raw(s, "m3", LB_ROLE_GOOD, &raw, &wall), 0);
+    assert_int_equal(raw, 5000);
+
     /* A newer row (a reset without parts) wins over an older event. */
     assert_int_equal(spool_set_raw(s, "m1", LB_ROLE_GOOD, 3000, 3000), 0);
     add_count(s, "m1", 3000, 1, 0);
@@ -291,7 +308,9 @@ static void test_raw_in_events(void **state)
     spool_close(s);
 }
 
-/* A version 1 spool (counters without seq) is upgraded in place. */
+/* A version 1 spool (counters without seq) is upgraded in place; its row
+ * (written at every commit there: a jump without parts, say) beats an
+ * older event's reading. */
 static void test_upgrade_v1(void **state)
 {
     char cmd[1200];
@@ -311,8 +330,10 @@ static void test_upgrade_v1(void **state)
              " CREATE TABLE counters(dev TEXT NOT NULL, role INTEGER NOT NULL,"
              " raw INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(dev, role));"
              " INSERT INTO meta VALUES('next_seq', 5);"
+             " INSERT INTO events(seq,dev,type,t,mono,synced,a,b,c,d,e)"
+             " VALUES(4, 'm1', %d, 900, -1, 1, 1, 0, 1000, %d, 50);"
              " INSERT INTO counters VALUES('m1', %d, 77, 1000);\" >/dev/null",
-             dir, 0x6c626561, LB_ROLE_GOOD);
+             dir, 0x6c626561, LB_EV_COUNT, LB_RAW_GOOD, LB_ROLE_GOOD);
     assert_int_equal(system(cmd), 0);
     s = open_spool(1 << 20, NULL);
     assert_int_equal(spool_get_raw(s, "m1", LB_ROLE_GOOD, &raw, &wall), 0);
