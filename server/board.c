@@ -78,6 +78,9 @@ static pthread_cond_t want_cv = PTHREAD_COND_INITIALIZER; /* one is wanted */
 static struct snap *snap_cur; /* the newest snapshot, or NULL */
 static int snap_busy;         /* a thread is making the next one */
 static int snap_wanted;       /* a request asked the refresher for one */
+static int snap_stop;         /* board_stop: the refresher ends */
+static pthread_t refresher_thread;
+static int refresher_joinable; /* refresher_thread was started */
 /* The refresher thread: 0 not started yet, 1 running, -1 none (it could
  * not start or stopped on an error): requests then make snapshots
  * themselves. */
@@ -592,8 +595,10 @@ static void *refresh_main(void *arg)
 
     pthread_mutex_lock(&snap_mu);
     for (;;) {
-        while (!snap_wanted)
+        while (!snap_wanted && !snap_stop)
             pthread_cond_wait(&want_cv, &snap_mu);
+        if (snap_stop)
+            break;
         snap_wanted = 0;
         snap_busy = 1;
         pthread_mutex_unlock(&snap_mu);
@@ -609,14 +614,16 @@ static void *refresh_main(void *arg)
         if (fresh == NULL)
             refresher = -1;
         pthread_cond_broadcast(&snap_cv);
-        if (fresh == NULL)
+        if (fresh == NULL) {
+            log_warnx("board: figures could not be made in the background; requests "
+                      "make them");
             break;
+        }
         pthread_mutex_unlock(&snap_mu);
         snap_free(old);
         pthread_mutex_lock(&snap_mu);
     }
     pthread_mutex_unlock(&snap_mu);
-    log_warnx("board: figures could not be made in the background; requests make them");
     db_close(db);
     free(path);
     return NULL;
@@ -641,15 +648,36 @@ static int refresh_start(struct db *db)
     /* Signals belong to the main thread (platform-notes.md). */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0 &&
-                 pthread_create(&t, &attr, refresh_main, path) == 0
-             ? 0
-             : -1;
+    rc = pthread_create(&t, &attr, refresh_main, path) == 0 ? 0 : -1;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0)
         free(path);
+    else
+        refresher_thread = t, refresher_joinable = 1;
     return rc;
+}
+
+void board_stop(void)
+{
+    struct snap *cur;
+    int started;
+
+    pthread_mutex_lock(&snap_mu);
+    snap_stop = 1;
+    started = refresher_joinable;
+    refresher_joinable = 0;
+    pthread_cond_signal(&want_cv);
+    pthread_mutex_unlock(&snap_mu);
+    if (started)
+        pthread_join(refresher_thread, NULL);
+    pthread_mutex_lock(&snap_mu);
+    cur = snap_cur;
+    snap_cur = NULL;
+    if (cur != NULL && --cur->refs > 0)
+        cur = NULL; /* a request still holds it and frees it */
+    pthread_mutex_unlock(&snap_mu);
+    snap_free(cur);
 }
 
 /* A snapshot of now_ms's figures for the caller (release with snap_put):

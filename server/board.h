@@ -30,5 +30,8 @@ void board_json(struct db *db, int64_t now_ms, struct reply *rep);
 
 /* The board's table as CSV (board.csv). */
 void board_csv(struct db *db, int64_t now_ms, struct reply *rep);
+/* Ends the thread that makes the board's figures and frees the last ones;
+ * after the web server has stopped, before the database closes. */
+void board_stop(void);
 
 #endif

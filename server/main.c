@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "board.h"
 #include "cli.h"
 #include "config.h"
 #include "db.h"
@@ -285,6 +286,7 @@ out:
     /* Web first (it reads), then ingest, which stores what is queued and
      * closes the writer last. */
     http_stop(http);
+    board_stop();
     ingest_stop(ing);
     db_close(db);
     log_info("stopped");
