@@ -39,10 +39,13 @@ static void check_route(const char *method, const char *path)
             die("no route without an error status");
         return;
     }
-    /* The rest of /api/v1/ takes any method: api.c answers 405 itself. */
+    /* The rest of /api/v1/ takes any method: api.c answers 405 itself.
+     * POST only to the form pages: a stop's reason, master data and the
+     * calendar, one order (completing it), never the order list. */
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0 &&
         r.kind != ROUTE_API &&
-        !((r.kind == ROUTE_DOWNTIME || r.kind == ROUTE_ADMIN_MASTER) &&
+        !((r.kind == ROUTE_DOWNTIME || r.kind == ROUTE_ADMIN_MASTER ||
+           (r.kind == ROUTE_ORDERS && strncmp(path, "/orders/", 8) == 0)) &&
           strcmp(method, "POST") == 0))
         die("a route for a method other than GET and HEAD");
     if ((r.kind == ROUTE_MACHINE_COUNTS || r.kind == ROUTE_MACHINE_PAGE) &&
