@@ -194,14 +194,16 @@ static const struct lb_conf_key mqtt_keys[] = {
 };
 
 static const struct lb_conf_key spool_keys[] = {
-    AGENT_KEY("commit_ms", LB_CONF_INT, "20000", 0, 600000, commit_ms, NULL,
-              "Group commit period: events wait at most this long before they are "
-              "written to disk, and only then published, so it is also the delay "
-              "of live data. Each commit costs about 11 KB of SD card writes "
-              "however few events it holds: 20000 writes about 45 MB a day, 2000 "
-              "about 450 MB (docs/benchmarks.md). A machine's counts within one "
-              "commit are folded into one event. Scans and notes are committed at "
-              "once. 0 commits every event."),
+    AGENT_KEY(
+        "commit_ms", LB_CONF_INT, "20000", 0, 600000, commit_ms, NULL,
+        "Group commit period: events wait at most this long before they are "
+        "written to disk, and only then published, so it is also the delay "
+        "of live data. Each commit costs the same writes however few "
+        "events it holds: with 20000 the agent writes about 40-65 MB of "
+        "files a day, and ext4's journal about three times that again; "
+        "2000 is ten times more (docs/benchmarks.md). A machine's counts within one "
+        "commit are folded into one event. Scans and notes are committed at "
+        "once. 0 commits every event."),
     AGENT_KEY("commit_events", LB_CONF_INT, "1000", 1, 100000, commit_events, NULL,
               "Commit earlier once this many events are waiting."),
     AGENT_KEY("max_mb", LB_CONF_INT, "256", 1, 100000, max_mb, NULL,
