@@ -29,9 +29,9 @@
 #define SCANS_SHOWN 20
 /* How far back ?day= may go: the API's longest report period (api.c
  * SPAN_MAX_DAYS), so every JSON link of the page stays answerable. */
-#define DAYS_BACK   400
-#define TL_W        960 /* timeline width in SVG units */
-#define CH_W        960
+#define DAYS_BACK 400
+#define TL_W      960 /* timeline width in SVG units */
+#define CH_W      960
 
 struct mp {
     const struct pages_env *env;
