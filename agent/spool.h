@@ -64,7 +64,9 @@ int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int sync
 /* Buffers a counter's last raw reading (role index) for the next commit. */
 int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
                   int64_t wall_ms);
-/* The last committed raw reading of a counter.  Returns 0 or -ENOENT. */
+/* The latest raw reading of a counter the spool holds: one set in this
+ * run (committed or not: its events are pending too), else the newest of
+ * its counters row and the count events at open.  Returns 0 or -ENOENT. */
 int spool_get_raw(struct spool *s, const char *dev, int role, uint64_t *raw,
                   int64_t *wall_ms);
 
