@@ -362,8 +362,12 @@ boot_test() {
     nsp=$! init=""
     # A failed check exits the script: take the container down with it.
     trap boot_stop EXIT
+    # The container's PID 1 is systemd; nspawn's short-lived helper child
+    # before it is not (taking it made every later check fail, seen in CI).
     for i in $(seq 100); do
-        init=$(pgrep -P "$nsp" | head -1 || true)
+        init=$(for p in $(pgrep -P "$nsp" || true); do
+            [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ] && echo "$p"
+        done | head -1 || true)
         [ -n "$init" ] && break
         sleep 0.2
     done
