@@ -907,7 +907,12 @@ static int agent_open(struct agent *a)
     rc = spool_open(a->conf->state_dir, (uint64_t)a->conf->max_mb * 1024 * 1024,
                     &a->spool, note, sizeof(note));
     if (rc != 0) {
-        log_warnx("spool in %s: %s", a->conf->state_dir, lb_strerror(rc));
+        if (rc == LB_E_BUSY)
+            log_warnx("spool in %s: in use by another linebeat-agent; one agent per "
+                      "state directory",
+                      a->conf->state_dir);
+        else
+            log_warnx("spool in %s: %s", a->conf->state_dir, lb_strerror(rc));
         return rc;
     }
     a->synced = lb_clock_synced();

@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ struct pending_raw {
 
 struct spool {
     sqlite3 *db;
+    int dirfd; /* the state directory, flock()ed: one agent per spool */
     char path[600];
     uint64_t max_bytes;
     int needs_base;
@@ -175,7 +177,17 @@ static int open_db(struct spool *s)
     return 0;
 }
 
-/* Returns 0 for a valid spool, 1 for an empty new file, LB_E_CORRUPT otherwise. */
+/* A file another process has locked (sqlite3 by hand, say) is not damaged:
+ * moving it aside would lose what it holds. */
+static int unreadable(struct spool *s)
+{
+    int rc = sqlite3_errcode(s->db);
+
+    return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? LB_E_BUSY : LB_E_CORRUPT;
+}
+
+/* Returns 0 for a valid spool, 1 for an empty new file, LB_E_BUSY when
+ * another process holds it, LB_E_CORRUPT otherwise. */
 static int check_schema(struct spool *s)
 {
     sqlite3_stmt *st = NULL;
@@ -189,13 +201,13 @@ static int check_schema(struct spool *s)
     if (exec(s, "PRAGMA page_size=" LB_STR(SPOOL_PAGE_SIZE)) != 0 ||
         exec(s, "PRAGMA locking_mode=EXCLUSIVE") != 0 ||
         exec(s, "PRAGMA journal_mode=WAL") != 0)
-        return LB_E_CORRUPT;
+        return unreadable(s);
     if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check", -1, &st, NULL) != SQLITE_OK)
-        return LB_E_CORRUPT;
+        return unreadable(s);
     rc = sqlite3_step(st);
     if (rc != SQLITE_ROW || strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
         sqlite3_finalize(st);
-        return LB_E_CORRUPT;
+        return unreadable(s);
     }
     sqlite3_finalize(st);
 
@@ -364,10 +376,24 @@ int spool_open(const char *dir, uint64_t max_bytes, struct spool **out, char *no
     s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
+    s->dirfd = -1;
     s->max_bytes = max_bytes;
     if ((size_t)snprintf(s->path, sizeof(s->path), "%s/spool.db", dir) >=
         sizeof(s->path)) {
         rc = -ENAMETOOLONG;
+        goto fail;
+    }
+    /* A second agent on the same directory would find the spool locked by
+     * the first, take that for damage and move the live file aside; both
+     * would then count the same machines.  The lock goes with the process,
+     * kill -9 included. */
+    s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (s->dirfd < 0) {
+        rc = -errno;
+        goto fail;
+    }
+    if (flock(s->dirfd, LOCK_EX | LOCK_NB) != 0) {
+        rc = errno == EWOULDBLOCK ? LB_E_BUSY : -errno;
         goto fail;
     }
     rc = open_db(s);
@@ -471,6 +497,8 @@ void spool_close(struct spool *s)
     finalize_all(s);
     if (s->db != NULL)
         sqlite3_close(s->db);
+    if (s->dirfd >= 0)
+        close(s->dirfd);
     free(s->pend);
     free(s->raws);
     free(s);

@@ -26,6 +26,8 @@ const char *lb_strerror(int code)
         return "store full";
     case LB_E_CONFIG:
         return "configuration error";
+    case LB_E_BUSY:
+        return "in use by another process";
     }
     if (code < 0 && code > -LB_E_BASE)
         return strerror(-code);

@@ -17,6 +17,7 @@ enum {
     LB_E_MQTT = -(LB_E_BASE + 7),    /* paho refused an operation */
     LB_E_FULL = -(LB_E_BASE + 8),    /* a bounded store is full */
     LB_E_CONFIG = -(LB_E_BASE + 9),  /* a configuration error; details were printed */
+    LB_E_BUSY = -(LB_E_BASE + 10),   /* another process holds it */
 };
 
 /* Returns a static description of code (negative errno or LB_E_*). */

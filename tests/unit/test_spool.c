@@ -18,6 +18,8 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "linebeat/error.h"
 #include "linebeat/profile.h"
 #include "spool.h"
@@ -571,6 +573,42 @@ static void test_urgent(void **state)
     spool_close(s);
 }
 
+/* One agent per spool: a second open (another agent on the same state
+ * directory) and a file held by another process (sqlite3 by hand) are
+ * refused as busy, never taken for damage and moved aside. */
+static void test_busy_not_damaged(void **state)
+{
+    char note[700], path[300];
+    struct spool *s = open_spool(1 << 20, NULL), *s2 = NULL;
+    sqlite3 *db;
+
+    (void)state;
+    spool_set_base(s, 1);
+    add_count(s, "m1", 1000, 5, 0);
+    assert_int_equal(spool_commit(s), 0);
+    assert_int_equal(spool_open(dir, 1 << 20, &s2, note, sizeof(note)), LB_E_BUSY);
+    assert_null(s2);
+    spool_close(s);
+
+    snprintf(path, sizeof(path), "%s/spool.db", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;"
+                                  " SELECT count(*) FROM events",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(spool_open(dir, 1 << 20, &s2, note, sizeof(note)), LB_E_BUSY);
+    assert_null(s2);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(db);
+    assert_int_equal(count_damaged(), 0);
+
+    s = open_spool(1 << 20, note);
+    assert_string_equal(note, "");
+    assert_int_equal(spool_last_seq(s), 1);
+    spool_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -587,6 +625,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fold_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_seq_without_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_urgent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_busy_not_damaged, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
