@@ -388,7 +388,10 @@ static void test_truncated_moved_aside(void **state)
         add_count(s, "m1", 1000 + i, 1, 0);
     assert_int_equal(spool_commit(s), 0);
     spool_close(s);
-    /* Checkpointed on close; cut the main file in the middle. */
+    /* Checkpointed on close; cut the main file in the middle.  The WAL,
+     * kept between starts, still holds the pages it would restore: it goes. */
+    snprintf(path, sizeof(path), "%s/spool.db-wal", dir);
+    assert_int_equal(unlink(path), 0);
     snprintf(path, sizeof(path), "%s/spool.db", dir);
     assert_int_equal(truncate(path, 4096 + 1000), 0);
     s = open_spool(1 << 20, note);
@@ -573,6 +576,32 @@ static void test_urgent(void **state)
     spool_close(s);
 }
 
+/* The WAL stays between starts at the size of one checkpoint cycle (1000
+ * frames of 24 + 512 bytes after a 32-byte header), so commits overwrite
+ * blocks instead of extending the file; what it holds is still read. */
+static void test_wal_kept(void **state)
+{
+    char path[300];
+    struct spool *s = open_spool(1 << 20, NULL);
+    struct stat st;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/spool.db-wal", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 32 + 1000 * (24 + 512));
+    spool_set_base(s, 1);
+    add_count(s, "m1", 1000, 5, 0);
+    assert_int_equal(spool_commit(s), 0);
+    spool_close(s);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 32 + 1000 * (24 + 512));
+    s = open_spool(1 << 20, NULL);
+    assert_int_equal(spool_last_seq(s), 1);
+    spool_close(s);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, 32 + 1000 * (24 + 512));
+}
+
 /* One agent per spool: a second open (another agent on the same state
  * directory) and a file held by another process (sqlite3 by hand) are
  * refused as busy, never taken for damage and moved aside. */
@@ -625,6 +654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fold_counts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_next_seq_without_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_urgent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_busy_not_damaged, setup, teardown),
     };
 
