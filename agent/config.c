@@ -194,18 +194,18 @@ static const struct lb_conf_key mqtt_keys[] = {
 };
 
 static const struct lb_conf_key spool_keys[] = {
-    AGENT_KEY(
-        "commit_ms", LB_CONF_INT, "20000", 0, 600000, commit_ms, NULL,
-        "Group commit period: events wait at most this long before they are "
-        "written to disk, and only then published, so it is also the delay "
-        "of live data. Each commit costs the same writes however few "
-        "events it holds: with 20000 the agent writes about 40-65 MB of "
-        "files a day, and ext4's journal about three times that again; "
-        "2000 is ten times more (docs/benchmarks.md). A machine's counts within one "
-        "commit are folded into one event. Scans and notes are committed at "
-        "once. 0 commits every event."),
-    AGENT_KEY("commit_events", LB_CONF_INT, "1000", 1, 100000, commit_events, NULL,
-              "Commit earlier once this many events are waiting."),
+    AGENT_KEY("commit_ms", LB_CONF_INT, "60000", 0, 600000, commit_ms, NULL,
+              "Group commit period: events wait at most this long before they are "
+              "written to disk, and only then published, so it is also the delay "
+              "of live data. Each commit costs the same writes however few "
+              "events it holds, on ext4 about 24 KB with the journal: 60000 sends "
+              "about 40 MB a day to the card, 20000 about 100 MB "
+              "(docs/benchmarks.md). A machine's counts within one "
+              "commit are folded into one event. Scans and notes are committed at "
+              "once. 0 commits every event."),
+    AGENT_KEY("commit_events", LB_CONF_INT, "5000", 1, 100000, commit_events, NULL,
+              "Commit earlier once this many events are waiting (20 machines "
+              "polled every second make about 1200 a minute)."),
     AGENT_KEY("max_mb", LB_CONF_INT, "256", 1, 100000, max_mb, NULL,
               "Bound on the spool, MiB: about 40 bytes an event, so 256 holds 6 "
               "million events, 3 days of 20 machines counting every second. When "
