@@ -313,12 +313,22 @@ int dbm_json(struct db *db, enum dbm_view view, int64_t ikey, const char *skey,
     return rc == SQLITE_ROW ? 0 : db_error(db, "json view");
 }
 
+/* A statement whose one row is a JSON document: appended to out. */
+static int step_json(struct db *db, sqlite3_stmt *st, struct buf *out, const char *what)
+{
+    const unsigned char *s;
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW && (s = sqlite3_column_text(st, 0)) != NULL)
+        buf_puts(out, (const char *)s);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 0 : db_error(db, what);
+}
+
 int dbm_intervals_json(struct db *db, const char *dev, int64_t from, int64_t to,
                        int only_unexplained, struct buf *out)
 {
     sqlite3_stmt *st = db_cached(db, SQL_INTERVALS);
-    const unsigned char *s;
-    int rc;
 
     if (st == NULL)
         return LB_E_DB;
@@ -327,19 +337,13 @@ int dbm_intervals_json(struct db *db, const char *dev, int64_t from, int64_t to,
     sqlite3_bind_int64(st, 3, to);
     sqlite3_bind_int(st, 4, only_unexplained);
     sqlite3_bind_int64(st, 5, to);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && (s = sqlite3_column_text(st, 0)) != NULL)
-        buf_puts(out, (const char *)s);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : db_error(db, "intervals json");
+    return step_json(db, st, out, "intervals json");
 }
 
 int dbm_scans_json(struct db *db, const char *dev, int64_t from, int64_t to,
                    int64_t limit, struct buf *out)
 {
     sqlite3_stmt *st = db_cached(db, SQL_SCANS);
-    const unsigned char *s;
-    int rc;
 
     if (st == NULL)
         return LB_E_DB;
@@ -347,11 +351,7 @@ int dbm_scans_json(struct db *db, const char *dev, int64_t from, int64_t to,
     sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
     sqlite3_bind_int64(st, 4, limit);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW && (s = sqlite3_column_text(st, 0)) != NULL)
-        buf_puts(out, (const char *)s);
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : db_error(db, "scans json");
+    return step_json(db, st, out, "scans json");
 }
 
 int dbm_line_put(struct db *db, int64_t id, const char *name, const char *site,
