@@ -14,15 +14,10 @@
 // LB_SHOTS (folder for screenshots), LB_PROFILE (a fresh profile folder),
 // LB_ORDERS (machine:quantity,... of the running orders; LB_DEV's first),
 // LB_NO_ORDER (machine,... without an order).
-import { chromium } from 'playwright-core';
 import readline from 'node:readline';
 import path from 'node:path';
+import { env, say, launch, run, shownInPrint } from './common.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env('LB_URL');
 const dev = env('LB_DEV');
 const shots = env('LB_SHOTS');
@@ -32,19 +27,7 @@ const orders = env('LB_ORDERS').split(',').map((x) => {
 });
 const noOrder = (process.env.LB_NO_ORDER || '').split(',').filter(Boolean);
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const say = (msg) => console.log(msg);
-const problems = [];
-
-// Flags for a quiet, reproducible headless run in a sandbox-less container:
-// no GPU, no QUIC, no first-run dialogs, no background traffic.
-const browser = await chromium.launchPersistentContext(env('LB_PROFILE'), {
-  executablePath: process.env.LB_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 720 },
-  timezoneId: process.env.TZ || 'UTC',
-});
+const browser = await launch({ width: 1280, height: 720 });
 
 // The state word of dev's tile on a fresh load of the page.
 async function tileState(page) {
@@ -118,17 +101,11 @@ async function notReady(page) {
   return null;
 }
 
-try {
-  const page = browser.pages()[0] || await browser.newPage();
-  // Console errors such as CSP violations fail the test; the 401 of the
-  // deliberately wrong password shows there too and is checked on its own.
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) {
-      problems.push(`console: ${m.text()}`);
-    }
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+// The 401 of the deliberately wrong password shows on the console too and
+// is checked on its own.
+const expected = (text) => text.startsWith('Failed to load resource');
 
+await run(browser, async (page) => {
   // Not logged in: the board sends us to the login form.
   await page.goto(url + '/', { waitUntil: 'domcontentloaded' });
   if (!page.url().includes('/login')) throw new Error(`expected the login page, got ${page.url()}`);
@@ -170,9 +147,7 @@ try {
   await page.setViewportSize({ width: 1280, height: 720 });
 
   // Print stylesheet: the board prints without navigation.
-  await page.emulateMedia({ media: 'print' });
-  const navShown = await page.locator('header.top nav').isVisible();
-  await page.emulateMedia({ media: 'screen' });
+  const [navShown] = await shownInPrint(page, 'header.top nav');
   if (navShown) throw new Error('navigation visible in print');
 
   say('PAUSE');
@@ -193,13 +168,4 @@ try {
   await tv.setViewportSize({ width: 1920, height: 1080 });
   await tv.screenshot({ path: path.join(shots, 'board-tv.png') });
   say('TV board shown without login');
-
-  if (problems.length) throw new Error(problems.join('\n'));
-  say('OK');
-} catch (e) {
-  console.error(`board.mjs: ${e.stack || e}`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
-process.exit(process.exitCode || 0);
+}, expected);

@@ -4,38 +4,15 @@
 // and saves docs/img/machine.png.  Exits non-zero on any failure.
 //
 // Environment: LB_URL, LB_USER, LB_PASSWORD, LB_DEV, LB_SHOTS, LB_PROFILE.
-import { chromium } from 'playwright-core';
 import path from 'node:path';
+import { env, launch, run, logIn, shownInPrint } from './common.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env('LB_URL');
 const dev = env('LB_DEV');
-const problems = [];
+const browser = await launch({ width: 1280, height: 900 });
 
-const browser = await chromium.launchPersistentContext(env('LB_PROFILE'), {
-  executablePath: process.env.LB_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 900 },
-  timezoneId: process.env.TZ || 'UTC',
-});
-
-try {
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-
-  await page.goto(url + '/login', { waitUntil: 'domcontentloaded' });
-  await page.fill('#user', env('LB_USER'));
-  await page.fill('#password', env('LB_PASSWORD'));
-  await Promise.all([page.waitForURL(url + '/'), page.click('button[type=submit]')]);
+await run(browser, async (page) => {
+  await logIn(page, url);
 
   // The tile links to the machine page.
   await Promise.all([page.waitForURL(`${url}/machines/${dev}`),
@@ -52,17 +29,6 @@ try {
   console.log(`machine page of ${dev}: ${charts} charts, good ${good}`);
   await page.screenshot({ path: path.join(env('LB_SHOTS'), 'machine.png'), fullPage: true });
 
-  await page.emulateMedia({ media: 'print' });
-  const navShown = await page.locator('header.top nav').isVisible();
-  await page.emulateMedia({ media: 'screen' });
+  const [navShown] = await shownInPrint(page, 'header.top nav');
   if (navShown) throw new Error('navigation visible in print');
-
-  if (problems.length) throw new Error(problems.join('\n'));
-  console.log('OK');
-} catch (e) {
-  console.error(`machine.mjs: ${e.stack || e}`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
-process.exit(process.exitCode || 0);
+});

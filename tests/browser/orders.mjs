@@ -11,44 +11,14 @@
 //
 // Environment: LB_URL, LB_USER, LB_PASSWORD, LB_ORDER (number), LB_ORDER_ID,
 // LB_SHOTS, LB_PROFILE, LB_DOWNLOADS (a folder for the CSV files).
-import { chromium } from 'playwright-core';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { env, say, launch, run, logIn, shownInPrint, saveCsv, apiOf } from './common.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env('LB_URL');
 const number = env('LB_ORDER');
 const orderId = Number(env('LB_ORDER_ID'));
 const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const say = (msg) => console.log(msg);
-const problems = [];
-
-// RFC 4180: quoted fields, doubled quotes, CRLF rows.  Returns objects
-// keyed by the header row.
-function parseCsv(text) {
-  const rows = [];
-  let row = [], field = '', quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\r' && text[i + 1] === '\n') { /* the \n ends the row */ }
-    else if (ch === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
-    else field += ch;
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  const head = rows.shift() || [];
-  return rows.map((r) => Object.fromEntries(head.map((h, k) => [h, r[k]])));
-}
 
 // A number as the pages write it (thin spaces between thousands).
 const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
@@ -57,31 +27,13 @@ const num = (s) => Number(String(s).replace(/[^\d-]/g, ''));
 async function downloadCsv(page, name) {
   const link = page.locator('a[download]', { hasText: 'Download CSV' });
   if (await link.count() !== 1) throw new Error(`${page.url()}: ${await link.count()} CSV links`);
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }),
-                                  link.click()]);
-  const file = path.join(env('LB_DOWNLOADS'), name);
-  await dl.saveAs(file);
-  const text = fs.readFileSync(file, 'utf8');
+  const { dl, text, rows } = await saveCsv(page, name);
   say(`downloaded ${dl.suggestedFilename()} (${text.length} bytes) from ${dl.url()}`);
-  return parseCsv(text);
+  return rows;
 }
 
-const browser = await chromium.launchPersistentContext(env('LB_PROFILE'), {
-  executablePath: process.env.LB_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-  timezoneId: process.env.TZ || 'UTC',
-  acceptDownloads: true,
-});
-
-// The API's answer as JSON, with the browser's session cookie.
-async function api(p) {
-  const r = await browser.request.get(url + p);
-  if (!r.ok()) throw new Error(`${p}: ${r.status()}`);
-  return r.json();
-}
+const browser = await launch({ width: 1280, height: 800 }, { acceptDownloads: true });
+const api = apiOf(browser, url);
 
 // The order's row on the orders list: its status and good / quantity.
 async function listRow(page) {
@@ -100,17 +52,8 @@ async function orderGood(page) {
   return num(await page.locator('#good').getAttribute('data-good'));
 }
 
-try {
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-
-  await page.goto(url + '/login', { waitUntil: 'domcontentloaded' });
-  await page.fill('#user', env('LB_USER'));
-  await page.fill('#password', env('LB_PASSWORD'));
-  await Promise.all([page.waitForURL(url + '/'), page.click('button[type=submit]')]);
+await run(browser, async (page) => {
+  await logIn(page, url);
 
   // The scanned order is on the list, running, nothing made yet.
   let row = await listRow(page);
@@ -177,10 +120,7 @@ try {
   say(`order page and its runs CSV: good ${good}, scrap ${scrap}`);
   await page.screenshot({ path: path.join(env('LB_SHOTS'), 'order.png'), fullPage: true });
 
-  await page.emulateMedia({ media: 'print' });
-  const navShown = await page.locator('header.top nav').isVisible();
-  const csvShown = await page.locator('a[download]').isVisible();
-  await page.emulateMedia({ media: 'screen' });
+  const [navShown, csvShown] = await shownInPrint(page, 'header.top nav', 'a[download]');
   if (navShown || csvShown) throw new Error(`in print: nav ${navShown}, CSV link ${csvShown}`);
 
   row = await listRow(page);
@@ -201,13 +141,4 @@ try {
   }
   const mine = listCsv.find((x) => x.number === number);
   say(`orders CSV agrees with the API: ${JSON.stringify(mine)}`);
-
-  if (problems.length) throw new Error(problems.join('\n'));
-  say('OK');
-} catch (e) {
-  console.error(`orders.mjs: ${e.stack || e}`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
-process.exit(process.exitCode || 0);
+});

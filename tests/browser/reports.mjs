@@ -12,15 +12,9 @@
 // write the PDF), LB_LINES (how many lines the plant has), LB_MADE (JSON:
 // each machine's good and scrap made by its simulator between LB_T0 and
 // LB_T1, in ms).
-import { chromium } from 'playwright-core';
 import fs from 'node:fs';
-import path from 'node:path';
+import { env, say, launch, run, logIn, inPrint, saveCsv, apiOf } from './common.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const url = env('LB_URL');
 const dev = env('LB_DEV');
 const at = env('LB_STOP_AT');
@@ -28,47 +22,9 @@ const reason = env('LB_REASON');
 const nLines = Number(env('LB_LINES'));
 const made = JSON.parse(env('LB_MADE'));  // machine -> {good, scrap} made by the simulators
 const t0 = Number(env('LB_T0')), t1 = Number(env('LB_T1'));  // when, in ms
-const say = (msg) => console.log(msg);
-const problems = [];
 
-// RFC 4180: quoted fields, doubled quotes, CRLF rows.  Returns objects
-// keyed by the header row.
-function parseCsv(text) {
-  const rows = [];
-  let row = [], field = '', quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') { row.push(field); field = ''; }
-    else if (ch === '\r' && text[i + 1] === '\n') { /* the \n ends the row */ }
-    else if (ch === '\n') { row.push(field); rows.push(row); row = []; field = ''; }
-    else field += ch;
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  const head = rows.shift() || [];
-  return rows.map((r) => Object.fromEntries(head.map((h, k) => [h, r[k]])));
-}
-
-const browser = await chromium.launchPersistentContext(env('LB_PROFILE'), {
-  executablePath: process.env.LB_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-  timezoneId: process.env.TZ || 'UTC',
-  acceptDownloads: true,
-});
-
-// The API's answer as JSON, with the browser's session cookie.
-async function api(p) {
-  const r = await browser.request.get(url + p);
-  if (!r.ok()) throw new Error(`${p}: ${r.status()} ${await r.text()}`);
-  return r.json();
-}
+const browser = await launch({ width: 1280, height: 800 }, { acceptDownloads: true });
+const api = apiOf(browser, url);
 
 const stopInputs = (page) =>
   page.locator(`form:has(input[name=machine][value="${dev}"]) input[name=at][value="${at}"]`);
@@ -100,12 +56,7 @@ async function explainStop(page) {
 
 async function shiftCsv(page) {
   await page.goto(url + '/reports/shift', { waitUntil: 'domcontentloaded' });
-  const link = page.locator('a[download]', { hasText: 'Download CSV' });
-  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 15000 }),
-                                  link.click()]);
-  const file = path.join(env('LB_DOWNLOADS'), 'shift-report.csv');
-  await dl.saveAs(file);
-  const rows = parseCsv(fs.readFileSync(file, 'utf8'));
+  const { dl, rows } = await saveCsv(page, 'shift-report.csv');
   say(`downloaded ${dl.suggestedFilename()} from ${dl.url()}: ${rows.length} rows`);
   const lines = await api('/api/v1/lines');
   if (lines.length !== nLines) throw new Error(`${lines.length} lines in the API`);
@@ -160,15 +111,15 @@ async function shiftPdf(page, query, file, want) {
   await page.goto(url + '/reports/shift' + query, { waitUntil: 'load' });
   const sheets = await page.locator('section.sheet').count();
   if (sheets !== want) throw new Error(`${query}: ${sheets} sheets, want ${want}`);
-  await page.emulateMedia({ media: 'print' });
-  for (const sel of ['header.top nav', '.who', 'form.noprint', 'a[download]']) {
-    if (await page.locator(sel).first().isVisible()) throw new Error(`${sel} visible in print`);
-  }
-  if (!(await page.locator('section.sheet').first().isVisible())) {
-    throw new Error('no sheet in print');
-  }
-  await page.pdf({ path: file, format: 'A4', printBackground: true });
-  await page.emulateMedia({ media: 'screen' });
+  await inPrint(page, async () => {
+    for (const sel of ['header.top nav', '.who', 'form.noprint', 'a[download]']) {
+      if (await page.locator(sel).first().isVisible()) throw new Error(`${sel} visible in print`);
+    }
+    if (!(await page.locator('section.sheet').first().isVisible())) {
+      throw new Error('no sheet in print');
+    }
+    await page.pdf({ path: file, format: 'A4', printBackground: true });
+  });
   const pdf = fs.readFileSync(file).toString('latin1');
   if (!pdf.startsWith('%PDF-')) throw new Error('not a PDF');
   const pages = (pdf.match(/\/Type\s*\/Page(?![A-Za-z])/g) || []).length;
@@ -182,30 +133,12 @@ async function shiftPdf(page, query, file, want) {
   if (pages !== want) throw new Error(`the PDF has ${pages} pages, want one per line (${want})`);
 }
 
-try {
-  const page = browser.pages()[0] || await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-
-  await page.goto(url + '/login', { waitUntil: 'domcontentloaded' });
-  await page.fill('#user', env('LB_USER'));
-  await page.fill('#password', env('LB_PASSWORD'));
-  await Promise.all([page.waitForURL(url + '/'), page.click('button[type=submit]')]);
+await run(browser, async (page) => {
+  await logIn(page, url);
 
   await explainStop(page);
   await shiftCsv(page);
   await shiftPdf(page, '', env('LB_PDF'), nLines);
   const one = (await api('/api/v1/lines'))[0];
   await shiftPdf(page, `?line=${one.id}`, env('LB_PDF').replace(/\.pdf$/, '-line.pdf'), 1);
-
-  if (problems.length) throw new Error(problems.join('\n'));
-  say('OK');
-} catch (e) {
-  console.error(`reports.mjs: ${e.stack || e}`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
-process.exit(process.exitCode || 0);
+});
