@@ -203,9 +203,9 @@ static const struct lb_conf_key spool_keys[] = {
               "(docs/benchmarks.md). A machine's counts within one "
               "commit are folded into one event. Scans and notes are committed at "
               "once. 0 commits every event."),
-    AGENT_KEY("commit_events", LB_CONF_INT, "5000", 1, 100000, commit_events, NULL,
-              "Commit earlier once this many events are waiting (20 machines "
-              "polled every second make about 1200 a minute)."),
+    AGENT_KEY("commit_events", LB_CONF_INT, "1000", 1, 100000, commit_events, NULL,
+              "Commit earlier once this many events are waiting (a machine's "
+              "counts between two of its states wait as one event)."),
     AGENT_KEY("max_mb", LB_CONF_INT, "256", 1, 100000, max_mb, NULL,
               "Bound on the spool, MiB: about 40 bytes an event, so 256 holds 6 "
               "million events, 3 days of 20 machines counting every second. When "

@@ -162,7 +162,7 @@ static int ensure_dir(const char *path)
 static void add_event(struct agent *a, struct lb_event *ev, int64_t mono)
 {
     char why[160];
-    int rc;
+    int rc, was_empty;
 
     /* An event the encoder would refuse must never reach the spool: it
      * would block every later event behind it. */
@@ -171,12 +171,14 @@ static void add_event(struct agent *a, struct lb_event *ev, int64_t mono)
         log_warnx("dropping an invalid %s event: %s", ev->dev, why);
         return;
     }
+    was_empty = spool_pending(a->spool) == 0;
     rc = spool_add(a->spool, ev, mono, a->synced);
     if (rc != 0) {
         log_warnx("spool: event of %s not kept: %s", ev->dev, lb_strerror(rc));
         return;
     }
-    if (spool_pending(a->spool) == 1)
+    /* Not "pending == 1": a count folded into a pending one keeps it 1. */
+    if (was_empty)
         a->first_pending = lb_mono_ms();
 }
 

@@ -59,7 +59,9 @@ int spool_needs_base(const struct spool *s);
 /* Sets the first sequence number of a new spool. */
 void spool_set_base(struct spool *s, uint64_t next_seq);
 
-/* Buffers ev (its seq is ignored) for the next commit.  Returns 0 or -ENOMEM. */
+/* Buffers ev (its seq is ignored) for the next commit; a count event joins
+ * its machine's pending count, if that is the machine's latest pending
+ * event.  Returns 0 or -ENOMEM. */
 int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int synced);
 /* Buffers a counter's last raw reading (role index) for the next commit. */
 int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
@@ -78,12 +80,12 @@ int spool_urgent(const struct spool *s);
 /*
  * Writes the pending events (assigning their seq) and the pending raw
  * readings in one transaction with synchronous=FULL.  Each machine's run
- * of consecutive pending count events is folded into one first (unless
- * spool_set_fold turned that off).  Acknowledged events are deleted every
- * few minutes, or at once when the spool is over its bound.  When the spool
- * is full, count events are merged (see spool.c); if that cannot make room
- * the commit keeps the events pending and returns LB_E_FULL.  Returns 0,
- * LB_E_FULL or LB_E_DB.
+ * of consecutive pending count events was folded into one as it grew, by
+ * spool_add (unless spool_set_fold turned that off).  Acknowledged events
+ * are deleted every few minutes, or at once when the spool is over its
+ * bound.  When the spool is full, count events are merged (see spool.c);
+ * if that cannot make room the commit keeps the events pending and returns
+ * LB_E_FULL.  Returns 0, LB_E_FULL or LB_E_DB.
  */
 int spool_commit(struct spool *s);
 
@@ -91,8 +93,8 @@ int spool_commit(struct spool *s);
  * stop should (a commit defers that).  Returns 0 or LB_E_DB. */
 int spool_checkpoint(struct spool *s);
 
-/* on 0: commits keep every pending count event as it came (tests of the
- * on-disk merge); 1, the default: fold them (see spool_commit). */
+/* on 0: every pending count event is kept as it came (tests of the
+ * on-disk merge); 1, the default: fold them (see spool_add, spool_commit). */
 void spool_set_fold(struct spool *s, int on);
 
 /* Records that the server has stored every event up to seq; returns 1 when

@@ -477,8 +477,9 @@ static void test_merge_spares_sent(void **state)
     spool_close(s);
 }
 
-/* A commit folds each machine's run of counts; a state event of that
- * machine ends the run, other machines' events do not; totals are exact. */
+/* A machine's run of counts is folded as it grows (one pending event per
+ * run, in the place of its first); a state event of that machine ends the
+ * run, other machines' events do not; totals are exact. */
 static void test_fold_counts(void **state)
 {
     static struct spool_item items[100];
@@ -491,12 +492,14 @@ static void test_fold_counts(void **state)
     add_count(s, "m2", 1000, 5, 0);
     add_count(s, "m1", 2000, 2, 1);
     add_count(s, "m1", 3000, 3, 0);
+    assert_int_equal(spool_pending(s), 2);
     add_state(s, "m1", 3500);
     add_count(s, "m1", 4000, 4, 0);
     add_count(s, "m2", 4000, 6, 2);
+    assert_int_equal(spool_pending(s), 4);
     assert_int_equal(spool_commit(s), 0);
     assert_int_equal(spool_fetch(s, 0, 100, items, &n), 0);
-    /* m2 (5+6, one row), m1 1..3 (one row), the state, m1 at 4000. */
+    /* m1 1..3 (one row), m2 (5+6, one row), the state, m1 at 4000. */
     assert_int_equal(n, 4);
     assert_string_equal(items[0].ev.dev, "m1");
     assert_int_equal(items[0].ev.t, 3000);
@@ -505,11 +508,13 @@ static void test_fold_counts(void **state)
     /* The span reaches back to where the first count began. */
     assert_int_equal(items[0].ev.u.count.span, 3000);
     assert_int_equal(items[0].ev.u.count.raw_good, 3000); /* the last read */
-    assert_int_equal(items[1].ev.type, LB_EV_STATE);
-    assert_int_equal(items[2].ev.u.count.good, 4);
-    assert_string_equal(items[3].ev.dev, "m2");
-    assert_int_equal(items[3].ev.u.count.good, 11);
-    assert_int_equal(items[3].ev.u.count.scrap, 2);
+    assert_string_equal(items[1].ev.dev, "m2");
+    assert_int_equal(items[1].ev.t, 4000);
+    assert_int_equal(items[1].ev.u.count.good, 11);
+    assert_int_equal(items[1].ev.u.count.scrap, 2);
+    assert_int_equal(items[2].ev.type, LB_EV_STATE);
+    assert_string_equal(items[3].ev.dev, "m1");
+    assert_int_equal(items[3].ev.u.count.good, 4);
     for (size_t i = 1; i < n; i++)
         assert_true(items[i].ev.seq > items[i - 1].ev.seq);
     spool_close(s);
