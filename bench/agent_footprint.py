@@ -7,7 +7,7 @@ loopback: the server's acks let the agent empty its spool as in a plant.
 Memory is read from /proc/PID/status (VmRSS, and RssAnon = private memory);
 CPU from utime+stime in /proc/PID/stat over the measuring window.
 
-usage: bench/agent_footprint.py [--seconds 60] [--counts 1,20,100]
+usage: bench/agent_footprint.py [--seconds 60] [--counts 1,20,100] [--commit-ms 60000]
 """
 import argparse
 import os
@@ -35,7 +35,7 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def measure(n, seconds):
+def measure(n, seconds, commit_ms):
     env = lbtest.Env("footprint-%d" % n)
     try:
         env.start_broker()
@@ -43,7 +43,7 @@ def measure(n, seconds):
         sims = [lbtest.Sim(env, "b-%03d" % i, "sim.ini", cycle_ms=900 + i).start(paused=False)
                 for i in range(n)]
         agent = env.start_agent("bench-%d" % n, sims, interval_ms=1000,
-                                commit_ms=2000)
+                                commit_ms=commit_ms)
         time.sleep(8)  # connect, first commit, steady state
         c0, t0 = proc_cpu(agent.pid), time.monotonic()
         time.sleep(seconds)
@@ -59,8 +59,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--counts", default="1,20,100")
+    # The agent's default; events wait in memory up to this long, so the
+    # window should hold a few commits.
+    ap.add_argument("--commit-ms", type=int, default=60000)
     args = ap.parse_args()
-    rows = [measure(int(n), args.seconds) for n in args.counts.split(",")]
+    rows = [measure(int(n), args.seconds, args.commit_ms) for n in args.counts.split(",")]
     print("| devices | RSS (MB) | private (MB) | peak RSS (MB) | CPU (% of one core) |")
     print("|---:|---:|---:|---:|---:|")
     for r in rows:
