@@ -35,6 +35,7 @@
 #include "layout.h"
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 #include "linebeat/log.h"
 #include "rollup.h"
 
@@ -153,17 +154,9 @@ static const char *state_word(const char *state)
 static int collect(void *ctx, const struct db_machine *m)
 {
     struct snap *s = ctx;
-    struct fig *nf;
-    size_t ncap;
 
-    if (s->n == s->cap) {
-        ncap = s->cap ? 2 * s->cap : 64;
-        if (ncap > SIZE_MAX / sizeof(*nf) ||
-            (nf = realloc(s->f, ncap * sizeof(*nf))) == NULL)
-            return -ENOMEM;
-        s->f = nf;
-        s->cap = ncap;
-    }
+    if (LB_GROW(s->f, &s->cap, s->n, 64) != 0)
+        return -ENOMEM;
     memset(&s->f[s->n], 0, sizeof(s->f[s->n]));
     s->f[s->n++].m = *m;
     return 0;

@@ -12,6 +12,7 @@
 
 #include "calendar.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 
 #define SPAN_MAX_DAYS 4000
 #define BACK_SCAN     8 /* overlapping instances looked at, at most */
@@ -60,17 +61,8 @@ int64_t cal_prod_day(const struct cal_clock *ck, int64_t t_ms)
 
 static int vec_push(struct vec *v, const struct inst *x)
 {
-    if (v->n == v->cap) {
-        size_t ncap = v->cap ? v->cap * 2 : 64;
-        struct inst *nv;
-
-        if (ncap > SIZE_MAX / sizeof(*nv))
-            return -ENOMEM;
-        if ((nv = realloc(v->v, ncap * sizeof(*nv))) == NULL)
-            return -ENOMEM;
-        v->v = nv;
-        v->cap = ncap;
-    }
+    if (LB_GROW(v->v, &v->cap, v->n, 64) != 0)
+        return -ENOMEM;
     v->v[v->n++] = *x;
     return 0;
 }

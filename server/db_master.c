@@ -7,6 +7,7 @@
 #include "db_master.h"
 #include "db_priv.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 
 /* ms -> ISO 8601 UTC, day number -> YYYY-MM-DD, minutes -> HH:MM. */
 #define ISO(x)                                                                           \
@@ -627,17 +628,10 @@ int dbm_order_runs(struct db *db, int64_t order_id, struct dbm_run **runs, size_
         return LB_E_DB;
     sqlite3_bind_int64(st, 1, order_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct dbm_run *nv = realloc(v, ncap * sizeof(*nv));
-
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-            cap = ncap;
+        if (LB_GROW(v, &cap, *n, 8) != 0) {
+            sqlite3_reset(st);
+            free(v);
+            return -ENOMEM;
         }
         snprintf(v[*n].dev, sizeof(v[*n].dev), "%s",
                  (const char *)sqlite3_column_text(st, 0));
@@ -898,16 +892,9 @@ int dbm_line_ids(struct db *db, int64_t **ids, size_t *n)
     if (st == NULL)
         return LB_E_DB;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            int64_t *nv = realloc(v, ncap * sizeof(*nv));
-
-            if (nv == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        if (LB_GROW(v, &cap, *n, 16) != 0) {
+            rc = -ENOMEM;
+            break;
         }
         v[(*n)++] = sqlite3_column_int64(st, 0);
     }
@@ -960,16 +947,9 @@ int dbm_machines_of(struct db *db, int64_t line_id, char ***devs, size_t *n)
         return LB_E_DB;
     sqlite3_bind_int64(st, 1, line_id);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            char **nv = realloc(v, ncap * sizeof(*nv));
-
-            if (nv == NULL) {
-                rc = -ENOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
+        if (LB_GROW(v, &cap, *n, 16) != 0) {
+            rc = -ENOMEM;
+            break;
         }
         if ((v[*n] = strdup((const char *)sqlite3_column_text(st, 0))) == NULL) {
             rc = -ENOMEM;
@@ -1036,18 +1016,11 @@ int dbm_operator_runs(struct db *db, int64_t id, int64_t from, int64_t to,
     sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct dbm_run *nv = reallocarray(v, ncap, sizeof(*nv));
-
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                free(v);
-                *n = 0;
-                return -ENOMEM;
-            }
-            v = nv;
-            cap = ncap;
+        if (LB_GROW(v, &cap, *n, 8) != 0) {
+            sqlite3_reset(st);
+            free(v);
+            *n = 0;
+            return -ENOMEM;
         }
         snprintf(v[*n].dev, sizeof(v[*n].dev), "%s",
                  (const char *)sqlite3_column_text(st, 0));

@@ -33,6 +33,7 @@
 #include "ingest.h"
 #include "linebeat/clock.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 #include "linebeat/log.h"
 #include "linebeat/secret.h"
 #include "linebeat/wire.h"
@@ -383,7 +384,6 @@ static int rl_allow(struct ratelimit *rl, const char *what)
 static struct ack_entry *ack_find(struct ingest *ing, const char *agent, int create)
 {
     size_t lo = 0, hi = ing->nacks, mid;
-    struct ack_entry *na;
     int c;
 
     while (lo < hi) {
@@ -398,18 +398,10 @@ static struct ack_entry *ack_find(struct ingest *ing, const char *agent, int cre
     }
     if (!create)
         return NULL;
-    if (ing->nacks == ing->capacks) {
-        size_t ncap = ing->capacks ? ing->capacks * 2 : 64;
-
-        if (ncap > SIZE_MAX / sizeof(*na))
-            return NULL;
-        if ((na = realloc(ing->acks, ncap * sizeof(*na))) == NULL)
-            return NULL;
-        ing->acks = na;
-        ing->capacks = ncap;
-    }
-    memmove(&ing->acks[lo + 1], &ing->acks[lo], (ing->nacks - lo) * sizeof(*na));
-    memset(&ing->acks[lo], 0, sizeof(*na));
+    if (LB_GROW(ing->acks, &ing->capacks, ing->nacks, 64) != 0)
+        return NULL;
+    memmove(&ing->acks[lo + 1], &ing->acks[lo], (ing->nacks - lo) * sizeof(*ing->acks));
+    memset(&ing->acks[lo], 0, sizeof(*ing->acks));
     snprintf(ing->acks[lo].agent, sizeof(ing->acks[lo].agent), "%s", agent);
     ing->nacks++;
     return &ing->acks[lo];

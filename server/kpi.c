@@ -18,6 +18,7 @@
 #include "db_kpi.h"
 #include "kpi.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 #include "plant.h"
 
 #define MIN_MS  60000
@@ -119,15 +120,8 @@ static int push_group(struct kpi_group **v, size_t *n, size_t *cap, int64_t from
 {
     if (*n >= KPI_GROUPS_MAX)
         return LB_E_RANGE;
-    if (*n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        struct kpi_group *nv = realloc(*v, ncap * sizeof(*nv));
-
-        if (nv == NULL)
-            return -ENOMEM;
-        *v = nv;
-        *cap = ncap;
-    }
+    if (LB_GROW(*v, cap, *n, 16) != 0)
+        return -ENOMEM;
     memset(&(*v)[*n], 0, sizeof(**v));
     (*v)[*n].from = from;
     (*v)[*n].to = to;
@@ -402,15 +396,8 @@ static int collect(void *ctx, const struct dbk_piece *p)
 {
     struct octx *o = ctx;
 
-    if (o->n == o->cap) {
-        size_t ncap = o->cap ? o->cap * 2 : 8;
-        struct dbk_piece *nv = realloc(o->v, ncap * sizeof(*nv));
-
-        if (nv == NULL)
-            return -ENOMEM;
-        o->v = nv;
-        o->cap = ncap;
-    }
+    if (LB_GROW(o->v, &o->cap, o->n, 8) != 0)
+        return -ENOMEM;
     o->v[o->n++] = *p;
     return 0;
 }
@@ -899,15 +886,8 @@ static int losses_add(struct kpi_losses *l, const char *reason, int cat, int64_t
             return 0;
         }
     }
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 16;
-        struct kpi_loss *nv = realloc(l->v, ncap * sizeof(*nv));
-
-        if (nv == NULL)
-            return -ENOMEM;
-        l->v = nv;
-        l->cap = ncap;
-    }
+    if (LB_GROW(l->v, &l->cap, l->n, 16) != 0)
+        return -ENOMEM;
     memset(&l->v[l->n], 0, sizeof(l->v[l->n]));
     snprintf(l->v[l->n].reason, sizeof(l->v[l->n].reason), "%s", reason);
     l->v[l->n].cat = cat;

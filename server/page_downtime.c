@@ -18,6 +18,7 @@
 #include "form.h"
 #include "layout.h"
 #include "linebeat/clock.h"
+#include "linebeat/grow.h"
 #include "linebeat/log.h"
 #include "linebeat/wire.h"
 #include "page_downtime.h"
@@ -46,17 +47,12 @@ static int dev_add(void *ctx, const struct db_machine *m)
 {
     struct devs *d = ctx;
 
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 32;
-        void *p;
-
-        if (cap > MACHINES_MAX)
-            return 0;
-        if ((p = realloc(d->id, cap * sizeof(*d->id))) == NULL)
-            return -ENOMEM;
-        d->id = p;
-        d->cap = cap;
-    }
+    /* Past MACHINES_MAX the rest are left out rather than failing the
+     * page.  (Until 2026-11 the doubling stopped the list at 1024.) */
+    if (d->n >= MACHINES_MAX)
+        return 0;
+    if (LB_GROW(d->id, &d->cap, d->n, 32) != 0)
+        return -ENOMEM;
     snprintf(d->id[d->n++], LB_ID_MAX + 1, "%s", m->dev);
     return 0;
 }

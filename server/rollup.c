@@ -21,6 +21,7 @@
 
 #include "db_priv.h"
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 #include "linebeat/log.h"
 #include "plant.h"
 #include "rollup.h"
@@ -577,16 +578,9 @@ static int load_calendar(struct db *db, int64_t line_id, struct calendar *c)
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             struct cal_shift *s;
 
-            if (c->nshifts == cap) {
-                size_t ncap = cap ? cap * 2 : 16;
-                struct cal_shift *n = realloc(c->shifts, ncap * sizeof(*n));
-
-                if (n == NULL) {
-                    sqlite3_reset(st);
-                    return -ENOMEM;
-                }
-                c->shifts = n;
-                cap = ncap;
+            if (LB_GROW(c->shifts, &cap, c->nshifts, 16) != 0) {
+                sqlite3_reset(st);
+                return -ENOMEM;
             }
             s = &c->shifts[c->nshifts++];
             memset(s, 0, sizeof(*s));
@@ -611,16 +605,9 @@ static int load_calendar(struct db *db, int64_t line_id, struct calendar *c)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct cal_stop *s;
 
-        if (c->nstops == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct cal_stop *n = realloc(c->stops, ncap * sizeof(*n));
-
-            if (n == NULL) {
-                sqlite3_reset(st);
-                return -ENOMEM;
-            }
-            c->stops = n;
-            cap = ncap;
+        if (LB_GROW(c->stops, &cap, c->nstops, 16) != 0) {
+            sqlite3_reset(st);
+            return -ENOMEM;
         }
         s = &c->stops[c->nstops++];
         memset(s, 0, sizeof(*s));
@@ -647,16 +634,9 @@ static int load_calendar(struct db *db, int64_t line_id, struct calendar *c)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct cal_day *d;
 
-        if (c->ndays == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct cal_day *n = realloc(c->days, ncap * sizeof(*n));
-
-            if (n == NULL) {
-                sqlite3_reset(st);
-                return -ENOMEM;
-            }
-            c->days = n;
-            cap = ncap;
+        if (LB_GROW(c->days, &cap, c->ndays, 16) != 0) {
+            sqlite3_reset(st);
+            return -ENOMEM;
         }
         d = &c->days[c->ndays++];
         memset(d, 0, sizeof(*d));
@@ -1073,17 +1053,10 @@ static int pieces(struct devctx *dc, int64_t from, int64_t to, struct piece **ou
     sqlite3_bind_int64(st, 2, from);
     sqlite3_bind_int64(st, 3, to);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            struct piece *nv = realloc(v, ncap * sizeof(*nv));
-
-            if (nv == NULL) {
-                sqlite3_reset(st);
-                free(v);
-                return -ENOMEM;
-            }
-            v = nv;
-            cap = ncap;
+        if (LB_GROW(v, &cap, *n, 16) != 0) {
+            sqlite3_reset(st);
+            free(v);
+            return -ENOMEM;
         }
         piece_row(st, &v[*n]);
         v[*n].nstop = sqlite3_column_int(st, 5);
