@@ -123,7 +123,6 @@ static int64_t meta_get(struct spool *s, const char *key, int64_t def);
 static int meta_set(struct spool *s, const char *key, int64_t v);
 static uint64_t data_bytes(struct spool *s);
 static int64_t mono_ms(void);
-static void fold_counts(struct spool *s);
 static int delete_acked(struct spool *s);
 static int make_room(struct spool *s, int *dropped_states);
 static int merge_counts(struct spool *s, int *merged);
@@ -579,9 +578,9 @@ void spool_set_base(struct spool *s, uint64_t next_seq)
     s->meta_dirty = 1;
 }
 
-/* A count event joins its machine's pending run at once, as fold_counts
- * would at commit: between commits the agent holds about one event per
- * machine, not one per poll (a minute of 100 machines was 3.6 MB). */
+/* A count event joins its machine's pending run at once, so that between
+ * commits the agent holds about one event per machine, not one per poll (a
+ * minute of 100 machines was 3.6 MB when the commit folded). */
 static int fold_into_run(struct spool *s, const struct lb_event *ev, int64_t mono,
                          int synced)
 {
@@ -960,59 +959,6 @@ static int64_t mono_ms(void)
  * other machines in between do not.  Counts under different clock verdicts
  * are not folded (a message carries one verdict).
  */
-static void fold_counts(struct spool *s)
-{
-    struct run {
-        const char *dev;
-        size_t last; /* index of the run's latest count event */
-        int open;
-    } * runs;
-    size_t nruns = 0, out = 0;
-    char *gone;
-
-    if (s->npend < 2)
-        return;
-    runs = calloc(s->npend, sizeof(*runs));
-    gone = calloc(s->npend, 1);
-    if (runs == NULL || gone == NULL)
-        goto out; /* only the write volume suffers */
-    for (size_t i = 0; i < s->npend; i++) {
-        struct spool_item *it = &s->pend[i];
-        struct run *r = NULL;
-
-        for (size_t k = 0; k < nruns; k++)
-            if (strcmp(runs[k].dev, it->ev.dev) == 0)
-                r = &runs[k];
-        if (r == NULL) {
-            r = &runs[nruns++];
-            r->dev = it->ev.dev;
-        }
-        if (it->ev.type != LB_EV_COUNT) {
-            r->open = 0;
-            continue;
-        }
-        if (r->open && s->pend[r->last].synced == it->synced) {
-            const struct lb_event *e = &s->pend[r->last].ev;
-            int64_t span = it->ev.t - e->t + e->u.count.span;
-
-            it->ev.u.count.good += e->u.count.good;
-            it->ev.u.count.scrap += e->u.count.scrap;
-            if (span > it->ev.u.count.span)
-                it->ev.u.count.span = span;
-            gone[r->last] = 1;
-        }
-        r->open = 1;
-        r->last = i;
-    }
-    for (size_t i = 0; i < s->npend; i++)
-        if (!gone[i])
-            s->pend[out++] = s->pend[i];
-    s->npend = out;
-out:
-    free(runs);
-    free(gone);
-}
-
 static int any_dirty(const struct spool *s)
 {
     for (size_t i = 0; i < s->nraws; i++)
@@ -1093,8 +1039,6 @@ int spool_commit(struct spool *s)
         return 0;
     if (s->needs_base)
         return LB_E_FULL; /* the agent holds events until it knows the base */
-    if (!s->no_fold)
-        fold_counts(s);
     seq = s->next_seq;
     if (exec(s, "BEGIN IMMEDIATE") != 0)
         return LB_E_DB;

@@ -94,7 +94,7 @@ int spool_commit(struct spool *s);
 int spool_checkpoint(struct spool *s);
 
 /* on 0: every pending count event is kept as it came (tests of the
- * on-disk merge); 1, the default: fold them (see spool_add, spool_commit). */
+ * on-disk merge); 1, the default: fold them (see spool_add). */
 void spool_set_fold(struct spool *s, int on);
 
 /* Records that the server has stored every event up to seq; returns 1 when
