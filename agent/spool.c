@@ -57,6 +57,7 @@
 #include <sqlite3.h>
 
 #include "linebeat/error.h"
+#include "linebeat/grow.h"
 #include "linebeat/log.h"
 #include "linebeat/profile.h"
 #include "spool.h"
@@ -612,18 +613,8 @@ int spool_add(struct spool *s, const struct lb_event *ev, int64_t mono, int sync
 {
     if (ev->type == LB_EV_COUNT && !s->no_fold && fold_into_run(s, ev, mono, synced))
         return 0;
-    if (s->npend == s->cappend) {
-        size_t ncap = s->cappend ? s->cappend * 2 : 256;
-        struct spool_item *p;
-
-        if (ncap > SIZE_MAX / sizeof(*p))
-            return -ENOMEM;
-        p = realloc(s->pend, ncap * sizeof(*p));
-        if (p == NULL)
-            return -ENOMEM;
-        s->pend = p;
-        s->cappend = ncap;
-    }
+    if (LB_GROW(s->pend, &s->cappend, s->npend, 256) != 0)
+        return -ENOMEM;
     s->pend[s->npend].ev = *ev;
     s->pend[s->npend].mono = mono;
     s->pend[s->npend].synced = synced;
@@ -655,15 +646,8 @@ int spool_set_raw(struct spool *s, const char *dev, int role, uint64_t raw,
         r->dirty = 1;
         return 0;
     }
-    if (s->nraws == s->capraws) {
-        size_t ncap = s->capraws ? s->capraws * 2 : 16;
-        struct pending_raw *p = realloc(s->raws, ncap * sizeof(*p));
-
-        if (p == NULL)
-            return -ENOMEM;
-        s->raws = p;
-        s->capraws = ncap;
-    }
+    if (LB_GROW(s->raws, &s->capraws, s->nraws, 16) != 0)
+        return -ENOMEM;
     r = &s->raws[s->nraws++];
     memset(r, 0, sizeof(*r));
     snprintf(r->dev, sizeof(r->dev), "%s", dev);
